@@ -1,0 +1,61 @@
+"""Finish the generated project: drop what the chosen options do not use, write `.env`, say what next."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+from pathlib import Path
+
+ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
+
+# The value `.env.example` uses for every secret; `.env` gets a fresh random value instead.
+SECRET_PLACEHOLDER = "changeme"
+
+# Paths (relative to the project) that exist only for one answer of a choice.
+ONLY_FOR: dict[str, dict[str, list[str]]] = {
+    "database": {
+        "sqlite": ["backend/app/db/sqlite.py"],
+        "postgresql": [],
+    },
+}
+
+
+def remove_unused(project: Path) -> None:
+    """Delete the files that belong to the options the user did not choose."""
+    for name, paths_by_value in ONLY_FOR.items():
+        for value, paths in paths_by_value.items():
+            if value == ANSWERS[name]:
+                continue
+            for relative in paths:
+                path = project / relative
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
+
+
+def write_env(project: Path) -> None:
+    """Create `.env` from `.env.example`, with a new random value for every secret."""
+    example = (project / ".env.example").read_text(encoding="utf-8")
+    secret = secrets.token_urlsafe(24)
+    env = project / ".env"
+    env.write_text(example.replace(SECRET_PLACEHOLDER, secret), encoding="utf-8")
+    env.chmod(0o600)
+
+
+def main() -> None:
+    project = Path.cwd()
+    remove_unused(project)
+    write_env(project)
+    print(
+        f"\nCreated {ANSWERS['project_name']} in {project}\n\n"
+        "Next steps:\n"
+        f"  cd {project.name}\n"
+        "  make run    # virtualenv, install, migrate, serve on http://127.0.0.1:8000\n"
+        "  make test   # the test suite\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

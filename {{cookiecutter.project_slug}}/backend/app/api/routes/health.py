@@ -1,0 +1,47 @@
+"""Liveness and readiness probes."""
+
+import logging
+
+import anyio
+from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.api.deps import EngineDep
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+READINESS_TIMEOUT_SECONDS = 2.0
+
+
+@router.get("")
+async def health() -> dict[str, str]:
+    """The process is up. Touches no database, so a database outage never restarts the app."""
+    return {"status": "ok"}
+
+
+def _ping(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+@router.get(
+    "/ready",
+    responses={status.HTTP_503_SERVICE_UNAVAILABLE: {"description": "The database is unreachable"}},
+)
+async def ready(engine: EngineDep) -> JSONResponse:
+    """The database answers a trivial query within two seconds."""
+    try:
+        with anyio.fail_after(READINESS_TIMEOUT_SECONDS):
+            # A hung connection attempt cannot be interrupted, only left behind in its thread.
+            await anyio.to_thread.run_sync(_ping, engine, abandon_on_cancel=True)
+    except TimeoutError:
+        logger.warning("Database did not answer within %s s", READINESS_TIMEOUT_SECONDS)
+    except SQLAlchemyError as error:
+        logger.warning("Database is not ready: %s", error.__class__.__name__)
+    else:
+        return JSONResponse({"status": "ok"})
+    return JSONResponse({"status": "unavailable"}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)

@@ -1,0 +1,62 @@
+"""The `/users` endpoints."""
+
+{%- if cookiecutter.primary_key == "uuid" %}
+
+import uuid
+{%- else %}
+
+from typing import Annotated
+{%- endif %}
+
+from fastapi import APIRouter, {% if cookiecutter.primary_key == "int" %}Path, {% endif %}status
+
+from app.api.deps import UserRepositoryDep
+from app.core.errors import UserNotFound
+from app.core.security import hash_password
+from app.models.user import User
+from app.schemas.errors import ErrorResponse
+from app.schemas.user import UserCreate, UserRead
+
+router = APIRouter(prefix="/users", tags=["users"])
+{%- if cookiecutter.primary_key == "int" %}
+
+# Ids are 64-bit on PostgreSQL; anything outside that range is a malformed id (422), not a miss.
+UserId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+{%- else %}
+
+UserId = uuid.UUID
+{%- endif %}
+
+
+@router.post(
+    "",
+    response_model=UserRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        status.HTTP_409_CONFLICT: {
+            "model": ErrorResponse,
+            "description": "The email is already registered (code `email_already_registered`)",
+        }
+    },
+)
+def create_user(payload: UserCreate, users: UserRepositoryDep) -> User:
+    """Create a user. Emails are unique regardless of letter case."""
+    return users.create(email=payload.email, hashed_password=hash_password(payload.password))
+
+
+@router.get(
+    "/{user_id}",
+    response_model=UserRead,
+    responses={
+        status.HTTP_404_NOT_FOUND: {
+            "model": ErrorResponse,
+            "description": "No user has this id (code `user_not_found`)",
+        }
+    },
+)
+def get_user(user_id: UserId, users: UserRepositoryDep) -> User:
+    """Fetch one user by id."""
+    user = users.get_by_id(user_id)
+    if user is None:
+        raise UserNotFound
+    return user

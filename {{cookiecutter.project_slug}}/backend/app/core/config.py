@@ -1,0 +1,77 @@
+"""Application settings, read from the environment and `.env`."""
+
+from functools import lru_cache
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+{%- if cookiecutter.database == "postgresql" %}
+
+# The value `.env.example` carries for every secret; refused outside development.
+SECRET_PLACEHOLDER = "changeme"  # noqa: S105 - the known-bad value, not a secret
+{%- endif %}
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; the environment overrides `.env`, which overrides the defaults."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    PROJECT_NAME: str = {{ cookiecutter.project_name | tojson }}
+    ENVIRONMENT: Literal["development", "test", "staging", "production"] = "development"
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+{%- if cookiecutter.database == "postgresql" %}
+
+    DATABASE_URL: str = "postgresql+psycopg://postgres@localhost:5432/{{ cookiecutter.project_slug }}"
+    # Size the pool so that workers x (pool size + overflow) stays below max_connections.
+    DB_POOL_SIZE: int = Field(default=5, ge=1)
+    DB_MAX_OVERFLOW: int = Field(default=10, ge=0)
+    DB_POOL_TIMEOUT: float = Field(default=30.0, gt=0)
+    DB_CONNECT_TIMEOUT: int = Field(default=5, ge=1)
+{%- else %}
+
+    DATABASE_URL: str = "sqlite:///./{{ cookiecutter.project_slug }}.db"
+    # How long a writer waits for SQLite's lock before giving up with "database is locked".
+    DB_BUSY_TIMEOUT_MS: int = Field(default=5000, ge=0)
+{%- endif %}
+
+    PASSWORD_MIN_LENGTH: int = Field(default=8, ge=1)
+    PASSWORD_MAX_LENGTH: int = Field(default=128, ge=1)
+    # Argon2id cost; the defaults follow RFC 9106's second recommended option. Lower them
+    # only in tests.
+    ARGON2_TIME_COST: int = Field(default=3, ge=1)
+    ARGON2_MEMORY_COST_KIB: int = Field(default=65536, ge=8)
+    ARGON2_PARALLELISM: int = Field(default=4, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        url = make_url(self.DATABASE_URL)
+{%- if cookiecutter.database == "postgresql" %}
+        if url.drivername in {"postgres", "postgresql"}:
+            # A bare postgresql:// would pick psycopg2, which this project does not install.
+            url = url.set(drivername="postgresql+psycopg")
+        if url.drivername != "postgresql+psycopg":
+            raise ValueError(
+                f"DATABASE_URL must be a postgresql+psycopg:// URL, not {url.drivername}://"
+            )
+        if self.ENVIRONMENT in {"staging", "production"} and url.password == SECRET_PLACEHOLDER:
+            raise ValueError(
+                f"DATABASE_URL keeps the placeholder password in {self.ENVIRONMENT}: set a secret"
+            )
+        self.DATABASE_URL = url.render_as_string(hide_password=False)
+{%- else %}
+        if url.get_backend_name() != "sqlite":
+            raise ValueError(f"DATABASE_URL must be a sqlite:/// URL, not {url.drivername}://")
+{%- endif %}
+        if self.PASSWORD_MIN_LENGTH > self.PASSWORD_MAX_LENGTH:
+            raise ValueError("PASSWORD_MIN_LENGTH must not exceed PASSWORD_MAX_LENGTH")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the settings, read once per process."""
+    return Settings()

@@ -1,0 +1,73 @@
+"""Engine and session lifecycle: one session per request, one owner of its transaction."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.config import Settings, get_settings
+{%- if cookiecutter.database == "sqlite" %}
+from app.db import sqlite
+{%- endif %}
+
+# Bound per use, so importing this module never builds an engine. Objects stay readable after
+# commit (the response is serialised after it), and a session bound to a connection that is
+# already in a transaction works inside a SAVEPOINT, which is how the tests isolate themselves.
+SessionLocal = sessionmaker(
+    autoflush=False,
+    expire_on_commit=False,
+    join_transaction_mode="create_savepoint",
+)
+
+
+def create_engine_from_settings(settings: Settings) -> Engine:
+    """Build the engine `settings.DATABASE_URL` describes."""
+{%- if cookiecutter.database == "postgresql" %}
+    return create_engine(
+        settings.DATABASE_URL,
+        pool_pre_ping=True,
+        pool_size=settings.DB_POOL_SIZE,
+        max_overflow=settings.DB_MAX_OVERFLOW,
+        pool_timeout=settings.DB_POOL_TIMEOUT,
+        connect_args={"connect_timeout": settings.DB_CONNECT_TIMEOUT},
+    )
+{%- else %}
+    engine = create_engine(
+        settings.DATABASE_URL,
+        pool_pre_ping=True,
+        # FastAPI runs sync dependencies in a thread pool, so a connection may be used by a
+        # thread other than the one that opened it (never by two at once).
+        connect_args={"check_same_thread": False},
+    )
+    sqlite.use_explicit_transactions(engine)
+    sqlite.configure_connections(engine, busy_timeout_ms=settings.DB_BUSY_TIMEOUT_MS)
+    return engine
+{%- endif %}
+
+
+@lru_cache
+def get_engine() -> Engine:
+    """Return the process-wide engine, created on first use."""
+    return create_engine_from_settings(get_settings())
+
+
+@contextmanager
+def session_scope(bind: Engine | Connection) -> Iterator[Session]:
+    """Yield a session whose transaction commits on success and rolls back on error."""
+    session = SessionLocal(bind=bind)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_db() -> Iterator[Session]:
+    """FastAPI dependency: a session per request, committed before the response is sent."""
+    with session_scope(get_engine()) as session:
+        yield session

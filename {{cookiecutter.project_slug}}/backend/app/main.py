@@ -1,0 +1,32 @@
+"""The ASGI application factory: `uvicorn --factory app.main:create_app`."""
+
+import re
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI
+
+from app.api.errors import REQUEST_ID_HEADER, install_error_handlers
+from app.api.router import api_router
+from app.core.config import get_settings
+from app.core.logging import configure_logging
+
+# Ids a client or a proxy may pass in; anything else is replaced by a fresh one.
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def is_valid_request_id(value: str) -> bool:
+    """Accept letters, digits, `-`, `_` and `.`, at most 128 characters."""
+    return REQUEST_ID_PATTERN.fullmatch(value) is not None
+
+
+def create_app() -> FastAPI:
+    """Build the application from the current settings."""
+    settings = get_settings()
+    configure_logging(settings.LOG_LEVEL)
+    app = FastAPI(title=settings.PROJECT_NAME)
+    app.add_middleware(
+        CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, validator=is_valid_request_id
+    )
+    install_error_handlers(app)
+    app.include_router(api_router)
+    return app

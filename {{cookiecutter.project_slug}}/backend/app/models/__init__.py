@@ -1,0 +1,5 @@
+"""Every model, imported here so that `Base.metadata` knows them all (Alembic autogenerate)."""
+
+from app.models.user import User
+
+__all__ = ["User"]

@@ -1,0 +1,23 @@
+"""The `users` table."""
+
+from sqlalchemy import String, true
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base
+from app.models.mixins import IdMixin, TimestampMixin
+
+# RFC 5321 limits a forward path to 256 octets; 320 leaves room for normalisation.
+EMAIL_MAX_LENGTH = 320
+
+
+class User(IdMixin, TimestampMixin, Base):
+    """An account. `email` is stored normalised (lower case), so the unique index is case-blind."""
+
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True, index=True)
+    hashed_password: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+    def __repr__(self) -> str:
+        return f"User(id={self.id!r}, email={self.email!r}, is_active={self.is_active!r})"

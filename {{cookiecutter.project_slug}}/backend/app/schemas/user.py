@@ -1,0 +1,53 @@
+"""Bodies of the `/users` endpoints."""
+
+{%- if cookiecutter.primary_key == "uuid" %}
+
+import uuid
+{%- endif %}
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from app.core.config import get_settings
+
+
+class UserCreate(BaseModel):
+    """What a client sends to create a user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    password: str = Field(
+        description="PASSWORD_MIN_LENGTH to PASSWORD_MAX_LENGTH characters (8 to 128 by default)",
+        examples=["correct-horse-battery"],
+    )
+
+    @field_validator("password")
+    @classmethod
+    def _password_length(cls, password: str) -> str:
+        settings = get_settings()
+        if len(password) < settings.PASSWORD_MIN_LENGTH:
+            raise PydanticCustomError(
+                "password_too_short",
+                "Password must be at least {min_length} characters long",
+                {"min_length": settings.PASSWORD_MIN_LENGTH},
+            )
+        if len(password) > settings.PASSWORD_MAX_LENGTH:
+            raise PydanticCustomError(
+                "password_too_long",
+                "Password must be at most {max_length} characters long",
+                {"max_length": settings.PASSWORD_MAX_LENGTH},
+            )
+        return password
+
+
+class UserRead(BaseModel):
+    """A user as the API shows it: never the password or its hash."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: {{ "uuid.UUID" if cookiecutter.primary_key == "uuid" else "int" }}
+    email: str
+    is_active: bool
+    created_at: AwareDatetime
+    updated_at: AwareDatetime

@@ -1,0 +1,154 @@
+"""Test set-up: a database of the run's own, built from the migrations; every test rolled back.
+
+The settings are fixed here, before any application code reads them, so the suite never
+touches the development database nor reads secrets from `.env`.
+"""
+
+import os
+{%- if cookiecutter.database == "sqlite" %}
+import shutil
+import tempfile
+{%- endif %}
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, {% if cookiecutter.database == "postgresql" %}create_engine, {% endif %}make_url{% if cookiecutter.database == "postgresql" %}, text{% endif %}
+from sqlalchemy.orm import Session
+
+from app.core.config import get_settings
+from app.db.session import SessionLocal, get_db, get_engine, session_scope
+from app.main import create_app
+
+ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
+{%- if cookiecutter.database == "postgresql" %}
+
+
+def _test_database_url() -> str:
+    """TEST_DATABASE_URL, suffixed with the xdist worker so that workers never share a database."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.exit("Set TEST_DATABASE_URL: a PostgreSQL server the tests may create databases on")
+    parsed = make_url(url)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        parsed = parsed.set(database=f"{parsed.database}_{worker}")
+    if parsed.database == make_url(get_settings().DATABASE_URL).database:
+        pytest.exit("TEST_DATABASE_URL names the development database: the tests would wipe it.")
+    return parsed.render_as_string(hide_password=False)
+
+
+TEST_DATABASE_URL = _test_database_url()
+{%- else %}
+
+_DATABASE_DIRECTORY = tempfile.mkdtemp(prefix="{{ cookiecutter.project_slug }}-tests-")
+TEST_DATABASE_URL = f"sqlite:///{_DATABASE_DIRECTORY}/test.db"
+{%- endif %}
+
+os.environ.update(
+    {
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": TEST_DATABASE_URL,
+        # Cheap Argon2 parameters: the suite hashes hundreds of passwords.
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST_KIB": "64",
+        "ARGON2_PARALLELISM": "1",
+    }
+)
+get_settings.cache_clear()
+
+
+def pytest_report_header() -> str:
+    """Say which database the run uses."""
+    url = make_url(TEST_DATABASE_URL)
+    return f"database: {url.get_backend_name()} ({url.render_as_string(hide_password=True)})"
+{%- if cookiecutter.database == "postgresql" %}
+
+
+def run_on_server(url: str, *statements: str) -> None:
+    """Run `statements` on the maintenance database of the server `url` points at."""
+    server = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+    server.dispose()
+
+
+def recreate_database(url: str) -> None:
+    """Create the database `url` names, empty, dropping any previous one."""
+    name = make_url(url).database
+    run_on_server(
+        url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+    )
+
+
+def drop_database(url: str) -> None:
+    """Drop the database `url` names."""
+    run_on_server(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+{%- endif %}
+
+
+def project_alembic_config() -> Config:
+    """The project's Alembic configuration, without its logging set-up."""
+    config = Config(ALEMBIC_INI)
+    config.attributes["configure_logger"] = False
+    return config
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    """The test database, migrated to the newest revision once per run."""
+{%- if cookiecutter.database == "postgresql" %}
+    recreate_database(TEST_DATABASE_URL)
+{%- endif %}
+    command.upgrade(project_alembic_config(), "head")
+    engine = get_engine()
+    yield engine
+    engine.dispose()
+{%- if cookiecutter.database == "postgresql" %}
+    drop_database(TEST_DATABASE_URL)
+{%- else %}
+    shutil.rmtree(_DATABASE_DIRECTORY, ignore_errors=True)
+{%- endif %}
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        if transaction.is_active:
+            transaction.rollback()
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    """A session whose commits only release a SAVEPOINT of the test's transaction."""
+    session = SessionLocal(bind=connection)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def app(connection: Connection) -> FastAPI:
+    """The application, its requests running inside the test's transaction."""
+    app = create_app()
+
+    def get_test_db() -> Iterator[Session]:
+        with session_scope(connection) as session:
+            yield session
+
+    app.dependency_overrides[get_db] = get_test_db
+    return app
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """A client of `app` that turns server errors into 500 responses, as a real server does."""
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client

@@ -1,0 +1,90 @@
+"""Generated requests against every endpoint: never a 5xx, and bodies that match the schema."""
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, TypeAdapter
+
+from app.schemas.errors import ErrorResponse
+from app.schemas.user import UserRead
+
+# The fixture's transaction is shared by all examples of a test and rolled back at its end.
+EXAMPLES = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+emails = st.emails() | st.text(max_size=40)
+passwords = st.text(max_size=140) | json_values
+user_bodies = st.fixed_dictionaries(
+    {},
+    optional={"email": emails | json_values, "password": passwords, "extra": json_values},
+)
+
+
+class ValidationErrorBody(BaseModel):
+    detail: list[dict[str, Any]]
+
+
+def assert_matches_schema(status_code: int, body: Any) -> None:
+    expected: dict[int, type[BaseModel]] = {
+        200: UserRead,
+        201: UserRead,
+        404: ErrorResponse,
+        409: ErrorResponse,
+        422: ValidationErrorBody,
+    }
+    assert status_code in expected, status_code
+    TypeAdapter(expected[status_code]).validate_python(body)
+
+
+@EXAMPLES
+@given(body=user_bodies | json_values)
+def test_create_user_never_fails_on_the_server(client: TestClient, body: Any) -> None:
+    response = client.post("/users", json=body)
+
+    assert response.status_code < 500
+    assert_matches_schema(response.status_code, response.json())
+
+
+path_segments = st.text(min_size=1, max_size=60) | st.integers().map(str) | st.uuids().map(str)
+printable_ascii = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=200)
+
+
+@EXAMPLES
+@given(user_id=path_segments)
+def test_get_user_never_fails_on_the_server(client: TestClient, user_id: str) -> None:
+    response = client.get(f"/users/{quote(user_id, safe='')}")
+
+    assert response.status_code < 500
+    body = response.json()
+    if response.status_code == 404 and "code" not in body:
+        return  # an id that decodes to another path ("a/b") is not a route at all
+    assert_matches_schema(response.status_code, body)
+
+
+@EXAMPLES
+@given(request_id=printable_ascii)
+def test_any_request_id_header_gets_a_valid_one_back(client: TestClient, request_id: str) -> None:
+    response = client.get("/health", headers={"X-Request-ID": request_id})
+
+    assert response.status_code == 200
+    assert 1 <= len(response.headers["X-Request-ID"]) <= 128

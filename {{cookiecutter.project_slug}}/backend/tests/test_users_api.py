@@ -1,0 +1,155 @@
+"""The `/users` API: the contract, and a clear 4xx for every bad request."""
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import pytest
+from asgi_correlation_id import CorrelationIdFilter
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.api.deps import get_user_repository
+from app.core.logging import LOG_FORMAT
+from tests.factories import DEFAULT_PASSWORD, UNKNOWN_ID, unique_email
+
+
+def create(client: TestClient, **fields: Any) -> Any:
+    body = {"email": unique_email(), "password": DEFAULT_PASSWORD} | fields
+    return client.post("/users", json=body)
+
+
+def test_create_returns_the_user_without_any_password(client: TestClient) -> None:
+    response = create(client, email="Test@Example.com")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {"id", "email", "is_active", "created_at", "updated_at"}
+    assert body["email"] == "test@example.com"
+    assert body["is_active"] is True
+    assert datetime.fromisoformat(body["created_at"]).utcoffset() is not None
+    assert datetime.fromisoformat(body["updated_at"]).utcoffset() is not None
+    assert DEFAULT_PASSWORD not in response.text
+    assert "argon2" not in response.text
+
+
+def test_get_returns_the_created_user(client: TestClient) -> None:
+    created = create(client).json()
+
+    response = client.get(f"/users/{created['id']}")
+
+    assert response.status_code == 200
+    assert response.json() == created
+
+
+def test_unknown_id_is_404_with_a_code(client: TestClient) -> None:
+    response = client.get(f"/users/{UNKNOWN_ID}")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "User not found.", "code": "user_not_found"}
+
+
+@pytest.mark.parametrize(
+    "user_id",
+{%- if cookiecutter.primary_key == "uuid" %}
+    ["42", "not-a-uuid", "00000000-0000-4000-8000-00000000000", "%20", "1e5"],
+{%- else %}
+    ["abc", "1.5", "0", "-1", str(2**63), "9" * 40, "00000000-0000-4000-8000-000000000000"],
+{%- endif %}
+)
+def test_malformed_id_is_422(client: TestClient, user_id: str) -> None:
+    response = client.get(f"/users/{user_id}")
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["path", "user_id"]
+
+
+def test_duplicate_email_in_another_case_is_409_with_a_code(client: TestClient) -> None:
+    assert create(client, email="dup@example.com").status_code == 201
+
+    response = create(client, email="DUP@Example.COM")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "A user with this email address already exists.",
+        "code": "email_already_registered",
+    }
+
+
+@pytest.mark.parametrize(("length", "status_code"), [(7, 422), (8, 201), (128, 201), (129, 422)])
+def test_password_length_bounds(client: TestClient, length: int, status_code: int) -> None:
+    password = "p" * length
+
+    response = create(client, password=password)
+
+    assert response.status_code == status_code
+    assert password not in response.text
+    if status_code == 422:
+        assert response.json()["detail"][0]["loc"] == ["body", "password"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "not-an-email", "password": DEFAULT_PASSWORD},
+        {"email": "", "password": DEFAULT_PASSWORD},
+        {"password": DEFAULT_PASSWORD},
+        {"email": "a@example.com"},
+        {},
+        {"email": 42, "password": DEFAULT_PASSWORD},
+        {"email": "a@example.com", "password": 12345678},
+        {"email": "a@example.com", "password": None},
+        {"email": "a@example.com", "password": DEFAULT_PASSWORD, "is_admin": True},
+        [{"email": "a@example.com", "password": DEFAULT_PASSWORD}],
+        "just a string",
+        None,
+    ],
+)
+def test_invalid_bodies_are_422_without_echoing_the_password(client: TestClient, body: Any) -> None:
+    response = client.post("/users", json=body)
+
+    assert response.status_code == 422
+    assert isinstance(response.json()["detail"], list)
+    assert DEFAULT_PASSWORD not in response.text
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b'{"email": "a@example.com", "password": "correct-horse-9"', "application/json"),
+        (b"", "application/json"),
+        (b"email=a@example.com&password=correct-horse-9", "application/x-www-form-urlencoded"),
+        (b"correct-horse-9", "text/plain"),
+        (b"\xff\xfe\x00", "application/json"),
+    ],
+)
+def test_malformed_or_foreign_payloads_are_4xx(
+    client: TestClient, content: bytes, content_type: str
+) -> None:
+    response = client.post("/users", content=content, headers={"Content-Type": content_type})
+
+    assert 400 <= response.status_code < 500
+    assert "detail" in response.json()
+    assert DEFAULT_PASSWORD not in response.text
+
+
+def test_unexpected_errors_are_a_generic_500_logged_with_the_request_id(
+    app: FastAPI, client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken_repository() -> None:
+        raise RuntimeError("secret database detail")
+
+    app.dependency_overrides[get_user_repository] = broken_repository
+    caplog.handler.addFilter(CorrelationIdFilter())
+
+    response = client.get(f"/users/{UNKNOWN_ID}", headers={"X-Request-ID": "trace-500"})
+
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error", "request_id": "trace-500"}
+    assert response.headers["X-Request-ID"] == "trace-500"
+    assert "secret database detail" not in response.text
+    assert "Traceback" not in response.text
+    errors = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert errors
+    formatter = logging.Formatter(LOG_FORMAT)
+    assert all("[trace-500]" in formatter.format(record) for record in errors)
