@@ -1,0 +1,189 @@
+"""Bake each combination of answers once per session, and give the tests a way to run tools in it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+DATABASES = ("sqlite", "postgresql")
+PRIMARY_KEYS = ("uuid", "int")
+COMBINATIONS = [(database, key) for database in DATABASES for key in PRIMARY_KEYS]
+# Plugins of the template's environment that a baked project does not use.
+FOREIGN_PLUGINS = "-p no:cookies -p no:pytest_benchmark"
+
+
+@dataclass(frozen=True)
+class Combination:
+    """One set of answers to the choices."""
+
+    database: str
+    primary_key: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.database}-{self.primary_key}"
+
+
+@dataclass
+class Baked:
+    """A baked project, with what it needs to run its own commands against a database."""
+
+    combination: Combination
+    path: Path
+    env: dict[str, str]
+
+    def run(
+        self, *args: str, check: bool = True, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command in the project; on failure, the assertion shows its output."""
+        result = subprocess.run(
+            args,
+            cwd=cwd or self.path,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+        if check:
+            assert result.returncode == 0, (
+                f"{' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def make(self, *targets: str, check: bool = True, **variables: str) -> subprocess.CompletedProcess[str]:
+        """Run make targets with the template's tools standing in for the project's virtualenv."""
+        assignments = [f"{name}={value}" for name, value in variables.items()]
+        return self.run("make", "--no-print-directory", *targets, *assignments, check=check)
+
+
+def postgres_server_url() -> str | None:
+    """The PostgreSQL server the template's tests create databases on, if one is configured."""
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+def require_postgres() -> str:
+    """The server URL, or skip (outside CI) / fail (in CI) when there is none."""
+    url = postgres_server_url()
+    if url:
+        return url
+    reason = "no PostgreSQL server configured: set TEST_DATABASE_URL to run the PostgreSQL half"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI requires PostgreSQL: {reason}")
+    pytest.skip(reason)
+
+
+def database_url_on_server(server_url: str, name: str) -> str:
+    """A URL for database `name` on the server `server_url` points at."""
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def run_on_server(server_url: str, statement: str) -> None:
+    """Run one statement on the server's maintenance database, outside a transaction."""
+    engine = create_engine(
+        make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with engine.connect() as connection:
+        connection.execute(text(statement))
+    engine.dispose()
+
+
+def combination_params() -> list[Any]:
+    """pytest params for every combination, grouped so that one worker bakes each once."""
+    return [
+        pytest.param(
+            Combination(database, key),
+            id=f"{database}-{key}",
+            marks=[pytest.mark.xdist_group(f"{database}-{key}")]
+            + ([pytest.mark.postgresql] if database == "postgresql" else []),
+        )
+        for database, key in COMBINATIONS
+    ]
+
+
+@pytest.fixture(scope="session")
+def bakes(
+    cookies_session: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[Combination, Baked]]:
+    """Baked projects by combination, filled lazily, and their PostgreSQL databases dropped at the end."""
+    cache: dict[Combination, Baked] = {}
+    yield cache
+    server = postgres_server_url()
+    for baked in cache.values():
+        test_url = baked.env.get("TEST_DATABASE_URL")
+        if server and test_url:
+            name = make_url(test_url).database
+            for suffix in ("", "_migrations", "_workflow"):
+                run_on_server(server, f'DROP DATABASE IF EXISTS "{name}{suffix}" WITH (FORCE)')
+
+
+def bake(
+    cookies_session: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    combination: Combination,
+    **extra: str,
+) -> Baked:
+    """Bake `combination` and prepare a stand-in virtualenv for its Makefile."""
+    result = cookies_session.bake(
+        extra_context={
+            "database": combination.database,
+            "primary_key": combination.primary_key,
+            **extra,
+        }
+    )
+    assert result.exit_code == 0, result.exception
+    assert result.exception is None
+    project = Path(result.project_path)
+    # The project's Makefile uses $(VENV)/bin and skips installing when $(VENV)/.installed is
+    # newer than pyproject.toml: point it at the template's environment instead.
+    venv = tmp_path_factory.mktemp(f"venv-{combination.id}")
+    (venv / "bin").symlink_to(VENV_BIN, target_is_directory=True)
+    (venv / ".installed").touch()
+    env = {
+        **os.environ,
+        "VENV": str(venv),
+        "PYTEST_ADDOPTS": FOREIGN_PLUGINS,
+        "MYPY_CACHE_DIR": str(project / ".mypy_cache"),
+        "GIT_AUTHOR_NAME": "Template Tests",
+        "GIT_AUTHOR_EMAIL": "tests@example.com",
+        "GIT_COMMITTER_NAME": "Template Tests",
+        "GIT_COMMITTER_EMAIL": "tests@example.com",
+    }
+    env.pop("DATABASE_URL", None)
+    env.pop("TEST_DATABASE_URL", None)
+    if combination.database == "postgresql":
+        server = require_postgres()
+        name = f"tpl_{combination.database}_{combination.primary_key}_{uuid.uuid4().hex[:8]}"
+        env["TEST_DATABASE_URL"] = database_url_on_server(server, name)
+    return Baked(combination, project, env)
+
+
+@pytest.fixture
+def baked(
+    request: pytest.FixtureRequest,
+    bakes: dict[Combination, Baked],
+    cookies_session: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Baked:
+    """The project baked for the test's combination (`request.param`), once per session."""
+    combination: Combination = request.param
+    if combination.database == "postgresql":
+        require_postgres()
+    if combination not in bakes:
+        bakes[combination] = bake(cookies_session, tmp_path_factory, combination)
+    return bakes[combination]
+
+
+# Parametrise a test over every combination; it receives the baked project as `baked`.
+each_combination = pytest.mark.parametrize("baked", combination_params(), indirect=True)

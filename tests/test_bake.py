@@ -1,0 +1,130 @@
+"""Every combination bakes into a complete, clean project."""
+
+from __future__ import annotations
+
+import json
+import py_compile
+import re
+from pathlib import Path
+
+from tests.conftest import Baked, each_combination
+
+JINJA_DEBRIS = re.compile(r"\{\{\s*cookiecutter|\{%-?\s*(if|for|else|endif|endfor|raw|set)\b|\{#")
+EXPECTED_FILES = [
+    ".cookiecutter.json",
+    ".dockerignore",
+    ".env",
+    ".env.example",
+    ".github/workflows/ci.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "Dockerfile",
+    "Makefile",
+    "README.md",
+    "docker-compose.yml",
+    "pyproject.toml",
+    "backend/alembic.ini",
+    "backend/alembic/env.py",
+    "backend/alembic/versions/0001_create_users_table.py",
+    "backend/app/api/router.py",
+    "backend/app/api/routes/users.py",
+    "backend/app/core/security.py",
+    "backend/app/db/README.md",
+    "backend/app/db/base.py",
+    "backend/app/db/session.py",
+    "backend/app/models/__init__.py",
+    "backend/app/models/user.py",
+    "backend/app/repositories/base.py",
+    "backend/app/repositories/users.py",
+    "backend/tests/test_health.py",
+    "backend/tests/test_persistence.py",
+]
+
+
+def project_files(root: Path) -> list[Path]:
+    return [path for path in root.rglob("*") if path.is_file() and ".git" not in path.parts]
+
+
+@each_combination
+def test_the_project_has_every_file_of_the_specification(baked: Baked) -> None:
+    missing = [name for name in EXPECTED_FILES if not (baked.path / name).is_file()]
+
+    assert missing == []
+    sqlite_helpers = baked.path / "backend/app/db/sqlite.py"
+    assert sqlite_helpers.exists() == (baked.combination.database == "sqlite")
+
+
+@each_combination
+def test_no_jinja_is_left_in_any_file(baked: Baked) -> None:
+    leftovers = [
+        str(path.relative_to(baked.path))
+        for path in project_files(baked.path)
+        if JINJA_DEBRIS.search(path.read_text(encoding="utf-8"))
+    ]
+
+    assert leftovers == []
+
+
+@each_combination
+def test_no_blank_line_debris(baked: Baked) -> None:
+    offenders = []
+    for path in project_files(baked.path):
+        content = path.read_text(encoding="utf-8")
+        if not content:
+            continue
+        if "\n\n\n\n" in content or not content.endswith("\n") or content.endswith("\n\n"):
+            offenders.append(str(path.relative_to(baked.path)))
+        elif any(line != line.rstrip() for line in content.splitlines()):
+            offenders.append(str(path.relative_to(baked.path)))
+
+    assert offenders == []
+
+
+@each_combination
+def test_every_python_file_compiles(baked: Baked) -> None:
+    for path in baked.path.rglob("*.py"):
+        py_compile.compile(str(path), cfile=str(path) + ".check", doraise=True)
+        Path(str(path) + ".check").unlink()
+
+
+@each_combination
+def test_answers_are_recorded_for_re_rendering(baked: Baked) -> None:
+    recorded = json.loads((baked.path / ".cookiecutter.json").read_text(encoding="utf-8"))
+
+    answers = recorded["cookiecutter"]
+    assert answers["database"] == baked.combination.database
+    assert answers["primary_key"] == baked.combination.primary_key
+    assert answers["project_slug"] == baked.path.name
+    assert not [key for key in answers if key.startswith("_")]
+
+
+@each_combination
+def test_env_is_written_with_fresh_secrets(baked: Baked) -> None:
+    example = (baked.path / ".env.example").read_text(encoding="utf-8")
+    env = (baked.path / ".env").read_text(encoding="utf-8")
+
+    assert ".env" in (baked.path / ".gitignore").read_text(encoding="utf-8").splitlines()
+    if baked.combination.database == "postgresql":
+        assert "changeme" in example
+        assert "changeme" not in env
+        password = re.search(r"^POSTGRES_PASSWORD=(.+)$", env, re.MULTILINE)
+        assert password is not None
+        assert len(password.group(1)) >= 24
+        assert f":{password.group(1)}@" in env
+    else:
+        assert env == example
+
+
+@each_combination
+def test_choices_reach_the_code(baked: Baked) -> None:
+    pyproject = (baked.path / "pyproject.toml").read_text(encoding="utf-8")
+    compose = (baked.path / "docker-compose.yml").read_text(encoding="utf-8")
+    mixins = (baked.path / "backend/app/models/mixins.py").read_text(encoding="utf-8")
+
+    is_postgres = baked.combination.database == "postgresql"
+    assert ("psycopg" in pyproject) == is_postgres
+    assert ("postgres:" in compose) == is_postgres
+    if baked.combination.primary_key == "uuid":
+        assert "Uuid(as_uuid=True)" in mixins
+    else:
+        assert 'BigInteger().with_variant(Integer(), "sqlite")' in mixins

@@ -1,0 +1,25 @@
+"""Each baked project's own test suite passes on its own database."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import Baked, each_combination
+
+
+@each_combination
+def test_make_test_passes_on_the_chosen_database(baked: Baked) -> None:
+    result = baked.make("test", PYTEST_ARGS="-p randomly")
+
+    header = re.search(r"^database: (\w+)", result.stdout, re.MULTILINE)
+    assert header is not None, result.stdout
+    assert header.group(1) == baked.combination.database
+    assert re.search(r"\d+ passed", result.stdout)
+    assert " failed" not in result.stdout and " skipped" not in result.stdout
+
+
+@each_combination
+def test_make_test_passes_on_two_workers_in_another_random_order(baked: Baked) -> None:
+    """Each xdist worker gets a database of its own; the order differs from the run above."""
+    result = baked.make("test", PYTEST_ARGS="-n 2 -p randomly")
+    assert re.search(r"\d+ passed", result.stdout)

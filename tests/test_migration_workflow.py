@@ -1,0 +1,85 @@
+"""The documented migration workflow, end to end, on each database."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sqlalchemy import create_engine, inspect, make_url
+
+from tests.conftest import Baked, each_combination
+
+NICKNAME_FIELD = "    nickname: Mapped[str | None] = mapped_column(String(50))\n"
+
+
+def copy_with_nickname(baked: Baked, destination: Path) -> Baked:
+    """A copy of the baked project whose User model gained a nullable column."""
+    project = destination / baked.path.name
+    shutil.copytree(baked.path, project, ignore=shutil.ignore_patterns(".git", ".mypy_cache"))
+    model = project / "backend/app/models/user.py"
+    source = model.read_text(encoding="utf-8")
+    anchor = "    is_active: Mapped[bool]"
+    assert anchor in source
+    model.write_text(source.replace(anchor, NICKNAME_FIELD + anchor), encoding="utf-8")
+    env = dict(baked.env)
+    if baked.combination.database == "postgresql":
+        test_url = make_url(baked.env["TEST_DATABASE_URL"])
+        database_url = test_url.set(database=f"{test_url.database}_workflow")
+        env["DATABASE_URL"] = database_url.render_as_string(hide_password=False)
+        from tests.conftest import postgres_server_url, run_on_server
+
+        server = postgres_server_url()
+        assert server is not None
+        run_on_server(server, f'DROP DATABASE IF EXISTS "{database_url.database}" WITH (FORCE)')
+        run_on_server(server, f'CREATE DATABASE "{database_url.database}"')
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{project / 'workflow.db'}"
+    return Baked(baked.combination, project, env)
+
+
+def user_columns(database_url: str) -> set[str]:
+    engine = create_engine(database_url)
+    try:
+        return {column["name"] for column in inspect(engine).get_columns("users")}
+    finally:
+        engine.dispose()
+
+
+@each_combination
+def test_autogenerate_upgrade_check_round_trip(baked: Baked, tmp_path: Path) -> None:
+    project = copy_with_nickname(baked, tmp_path)
+
+    project.make("db-upgrade")
+    assert "nickname" not in user_columns(project.env["DATABASE_URL"])
+    project.make("db-revision", msg="add nickname")
+    revision = project.path / "backend/alembic/versions/0002_add_nickname.py"
+    assert revision.is_file()
+    assert "nickname" in revision.read_text(encoding="utf-8")
+    project.run(str(Path(project.env["VENV"]) / "bin/ruff"), "check", str(revision))
+    project.run(str(Path(project.env["VENV"]) / "bin/ruff"), "format", "--check", str(revision))
+    project.make("db-upgrade")
+    project.make("db-check")
+
+    assert "nickname" in user_columns(project.env["DATABASE_URL"])
+    project.make("db-downgrade")
+    assert "nickname" not in user_columns(project.env["DATABASE_URL"])
+
+
+@each_combination
+def test_a_column_without_a_migration_is_caught(baked: Baked, tmp_path: Path) -> None:
+    project = copy_with_nickname(baked, tmp_path)
+
+    project.make("db-upgrade")
+    check = project.make("db-check", check=False)
+    suite = project.run(
+        str(Path(project.env["VENV"]) / "bin/pytest"),
+        "backend/tests/test_migrations.py",
+        "-k",
+        "model_definitions_match_ddl",
+        check=False,
+    )
+
+    assert check.returncode != 0
+    assert "nickname" in check.stdout + check.stderr
+    assert suite.returncode == 1, suite.stdout
+    assert "nickname" in suite.stdout
