@@ -1,4 +1,4 @@
-"""Finish the generated project: drop what the chosen options do not use, write `.env`, say what next."""
+"""Finish the generated project: drop what the options do not use, write `.env`, say what next."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
 
 # The value `.env.example` uses for every secret; `.env` gets a fresh random value instead.
-SECRET_PLACEHOLDER = "changeme"
+SECRET_PLACEHOLDER = "changeme"  # noqa: S105 - the value to replace, not a secret
 
 # Paths (relative to the project) that exist only for one answer of a choice.
 ONLY_FOR: dict[str, dict[str, list[str]]] = {

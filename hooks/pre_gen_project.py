@@ -51,7 +51,7 @@ def slug_error(slug: str) -> str | None:
     if keyword.iskeyword(slug) or keyword.issoftkeyword(slug):
         return f"project_slug {slug!r} is a Python keyword: choose another name"
     if slug in sys.stdlib_module_names:
-        return f"project_slug {slug!r} shadows the standard library module {slug!r}: choose another name"
+        return f"project_slug {slug!r} shadows the standard library module {slug!r}: rename it"
     if slug in RESERVED_NAMES:
         return f"project_slug {slug!r} shadows a package the project uses: choose another name"
     return None
@@ -75,7 +75,9 @@ def errors(answers: dict[str, object]) -> list[str]:
     for name, allowed_values in CHOICES.items():
         value = str(answers[name])
         if value not in allowed_values:
-            found.append(f"{name} {value!r} is not a choice: choose one of {', '.join(allowed_values)}")
+            found.append(
+                f"{name} {value!r} is not a choice: choose one of {', '.join(allowed_values)}"
+            )
     return found
 
 

@@ -1,4 +1,4 @@
-"""Bake each combination of answers once per session, and give the tests a way to run tools in it."""
+"""Bake each combination of answers once per session; run the baked projects' own commands."""
 
 from __future__ import annotations
 
@@ -44,7 +44,11 @@ class Baked:
     env: dict[str, str]
 
     def run(
-        self, *args: str, check: bool = True, env: Mapping[str, str] | None = None, cwd: Path | None = None
+        self,
+        *args: str,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run a command in the project; on failure, the assertion shows its output."""
         result = subprocess.run(
@@ -62,7 +66,9 @@ class Baked:
             )
         return result
 
-    def make(self, *targets: str, check: bool = True, **variables: str) -> subprocess.CompletedProcess[str]:
+    def make(
+        self, *targets: str, check: bool = True, **variables: str
+    ) -> subprocess.CompletedProcess[str]:
         """Run make targets with the template's tools standing in for the project's virtualenv."""
         assignments = [f"{name}={value}" for name, value in variables.items()]
         return self.run("make", "--no-print-directory", *targets, *assignments, check=check)
@@ -113,10 +119,8 @@ def combination_params() -> list[Any]:
 
 
 @pytest.fixture(scope="session")
-def bakes(
-    cookies_session: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[Combination, Baked]]:
-    """Baked projects by combination, filled lazily, and their PostgreSQL databases dropped at the end."""
+def bakes() -> Iterator[dict[Combination, Baked]]:
+    """Baked projects by combination, filled lazily; their databases are dropped at the end."""
     cache: dict[Combination, Baked] = {}
     yield cache
     server = postgres_server_url()

@@ -65,19 +65,31 @@ def test_no_jinja_is_left_in_any_file(baked: Baked) -> None:
     assert leftovers == []
 
 
+def layout_problem(path: Path) -> str | None:
+    """What is wrong with the blank lines or trailing whitespace of one file, if anything."""
+    content = path.read_text(encoding="utf-8")
+    # ruff format owns Python's blank lines; elsewhere two blank lines in a row are debris.
+    blank_run = "\n\n\n\n" if path.suffix in {".py", ".mako"} else "\n\n\n"
+    problems = {
+        "run of blank lines": blank_run in content,
+        "no final newline": bool(content) and not content.endswith("\n"),
+        "blank lines at the end": content.endswith("\n\n"),
+        "blank first line": content.startswith("\n"),
+        "trailing whitespace": any(line != line.rstrip() for line in content.splitlines()),
+    }
+    found = [name for name, present in problems.items() if present]
+    return ", ".join(found) or None
+
+
 @each_combination
 def test_no_blank_line_debris(baked: Baked) -> None:
-    offenders = []
-    for path in project_files(baked.path):
-        content = path.read_text(encoding="utf-8")
-        if not content:
-            continue
-        if "\n\n\n\n" in content or not content.endswith("\n") or content.endswith("\n\n"):
-            offenders.append(str(path.relative_to(baked.path)))
-        elif any(line != line.rstrip() for line in content.splitlines()):
-            offenders.append(str(path.relative_to(baked.path)))
+    offenders = {
+        str(path.relative_to(baked.path)): problem
+        for path in project_files(baked.path)
+        if (problem := layout_problem(path))
+    }
 
-    assert offenders == []
+    assert offenders == {}
 
 
 @each_combination

@@ -15,7 +15,8 @@ def test_make_test_passes_on_the_chosen_database(baked: Baked) -> None:
     assert header is not None, result.stdout
     assert header.group(1) == baked.combination.database
     assert re.search(r"\d+ passed", result.stdout)
-    assert " failed" not in result.stdout and " skipped" not in result.stdout
+    assert " failed" not in result.stdout
+    assert " skipped" not in result.stdout
 
 
 @each_combination

@@ -13,7 +13,16 @@ from tests.conftest import TEMPLATE_DIR
 
 def bake_with(tmp_path: Path, *answers: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(tmp_path), str(TEMPLATE_DIR), *answers],
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "--output-dir",
+            str(tmp_path),
+            str(TEMPLATE_DIR),
+            *answers,
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -24,7 +33,10 @@ def bake_with(tmp_path: Path, *answers: str) -> subprocess.CompletedProcess[str]
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
-        ("project_slug=My-Service", "project_slug 'My-Service' is not a lowercase Python identifier"),
+        (
+            "project_slug=My-Service",
+            "project_slug 'My-Service' is not a lowercase Python identifier",
+        ),
         ("project_slug=9lives", "project_slug '9lives' is not a lowercase Python identifier"),
         ("project_slug=class", "project_slug 'class' is a Python keyword"),
         ("project_slug=match", "project_slug 'match' is a Python keyword"),
@@ -34,7 +46,10 @@ def bake_with(tmp_path: Path, *answers: str) -> subprocess.CompletedProcess[str]
         ("project_slug=" + "a" * 41, "is longer than 40 characters"),
         ("author_email=not-an-email", "author_email 'not-an-email' is not an email address"),
         ("author_email=a@b", "author_email 'a@b' is not an email address"),
-        ("python_version=3.9", "python_version '3.9' is not supported: choose one of 3.11, 3.12, 3.13, 3.14"),
+        (
+            "python_version=3.9",
+            "python_version '3.9' is not supported: choose one of 3.11, 3.12, 3.13, 3.14",
+        ),
         ("python_version=three", "python_version 'three' is not supported"),
         ("project_name= |project_slug=named_by_hand", "project_name is empty"),
     ],

@@ -10,7 +10,15 @@ from pathlib import Path
 from tests.conftest import TEMPLATE_DIR, Baked, each_combination
 
 # .env holds freshly generated secrets: different on every bake by design.
-NOT_COMPARED = {".env", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", "__pycache__"}
+NOT_COMPARED = {
+    ".env",
+    ".git",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    "__pycache__",
+}
 
 
 def differences(left: Path, right: Path) -> list[str]:
@@ -31,12 +39,18 @@ def differences(left: Path, right: Path) -> list[str]:
 
 
 @each_combination
-def test_replaying_the_recorded_answers_reproduces_the_project(baked: Baked, tmp_path: Path) -> None:
+def test_replaying_the_recorded_answers_reproduces_the_project(
+    baked: Baked, tmp_path: Path
+) -> None:
     subprocess.run(
         [
-            sys.executable, "-m", "cookiecutter",
-            "--replay-file", str(baked.path / ".cookiecutter.json"),
-            "--output-dir", str(tmp_path),
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--replay-file",
+            str(baked.path / ".cookiecutter.json"),
+            "--output-dir",
+            str(tmp_path),
             str(TEMPLATE_DIR),
         ],
         check=True,
