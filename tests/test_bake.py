@@ -41,8 +41,16 @@ EXPECTED_FILES = [
 ]
 
 
+# What tools write into a project while the tests run: not part of what was generated.
+TOOL_OUTPUT = {".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", "__pycache__"}
+
+
 def project_files(root: Path) -> list[Path]:
-    return [path for path in root.rglob("*") if path.is_file() and ".git" not in path.parts]
+    return [
+        path
+        for path in root.rglob("*")
+        if path.is_file() and not TOOL_OUTPUT.intersection(path.relative_to(root).parts)
+    ]
 
 
 @each_combination
