@@ -105,7 +105,7 @@ def run_on_server(server_url: str, statement: str) -> None:
     engine.dispose()
 
 
-def combination_params() -> list[Any]:
+def combination_params(databases: tuple[str, ...] = DATABASES) -> list[Any]:
     """pytest params for every combination, grouped so that one worker bakes each once."""
     return [
         pytest.param(
@@ -115,6 +115,7 @@ def combination_params() -> list[Any]:
             + ([pytest.mark.postgresql] if database == "postgresql" else []),
         )
         for database, key in COMBINATIONS
+        if database in databases
     ]
 
 
@@ -191,3 +192,6 @@ def baked(
 
 # Parametrise a test over every combination; it receives the baked project as `baked`.
 each_combination = pytest.mark.parametrize("baked", combination_params(), indirect=True)
+each_postgresql_combination = pytest.mark.parametrize(
+    "baked", combination_params(("postgresql",)), indirect=True
+)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, make_url
 
-from tests.conftest import Baked, each_combination
+from tests.conftest import Baked, each_combination, each_postgresql_combination
 
 NICKNAME_FIELD = "    nickname: Mapped[str | None] = mapped_column(String(50))\n"
 
@@ -83,3 +83,24 @@ def test_a_column_without_a_migration_is_caught(baked: Baked, tmp_path: Path) ->
     assert "nickname" in check.stdout + check.stderr
     assert suite.returncode == 1, suite.stdout
     assert "nickname" in suite.stdout
+
+
+@each_postgresql_combination
+def test_offline_mode_prints_the_ddl(baked: Baked) -> None:
+    """`alembic upgrade head --sql`, as db/README.md documents it for PostgreSQL."""
+    alembic = str(Path(baked.env["VENV"]) / "bin/alembic")
+
+    result = baked.run(
+        alembic,
+        "-c",
+        "backend/alembic.ini",
+        "upgrade",
+        "head",
+        "--sql",
+        env={"DATABASE_URL": baked.env["TEST_DATABASE_URL"]},
+    )
+
+    assert "BEGIN;" in result.stdout
+    assert "CREATE TABLE users" in result.stdout
+    assert "CREATE UNIQUE INDEX ix_users_email ON users (email);" in result.stdout
+    assert "COMMIT;" in result.stdout

@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
+{%- if cookiecutter.database == "postgresql" %}
+from dotenv import dotenv_values
+{%- endif %}
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, {% if cookiecutter.database == "postgresql" %}create_engine, {% endif %}make_url{% if cookiecutter.database == "postgresql" %}, text{% endif %}
@@ -30,7 +33,7 @@ ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 
 def _test_database_url() -> str:
     """TEST_DATABASE_URL, suffixed with the xdist worker so that workers never share a database."""
-    url = os.environ.get("TEST_DATABASE_URL")
+    url = os.environ.get("TEST_DATABASE_URL") or dotenv_values(".env").get("TEST_DATABASE_URL")
     if not url:
         pytest.exit("Set TEST_DATABASE_URL: a PostgreSQL server the tests may create databases on")
     parsed = make_url(url)
