@@ -16,8 +16,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
-def get_user_repository(session: SessionDep) -> UserRepository:
-    """A `UserRepository` on the request's session."""
+async def get_user_repository(session: SessionDep) -> UserRepository:
+    """A `UserRepository` on the request's session (async: building it needs no thread)."""
     return UserRepository(session)
 
 

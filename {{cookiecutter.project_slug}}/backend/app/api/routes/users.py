@@ -8,12 +8,12 @@ import uuid
 from typing import Annotated
 {%- endif %}
 
-from fastapi import APIRouter, {% if cookiecutter.primary_key == "int" %}Path, {% endif %}status
+from fastapi import APIRouter, {% if cookiecutter.primary_key == "int" %}Path, {% endif %}Response, status
 
 from app.api.deps import UserRepositoryDep
+from app.api.responses import json_response
 from app.core.errors import UserNotFound
 from app.core.security import hash_password
-from app.models.user import User
 from app.schemas.errors import ErrorResponse
 from app.schemas.user import UserCreate, UserRead
 
@@ -39,9 +39,10 @@ UserId = uuid.UUID
         }
     },
 )
-def create_user(payload: UserCreate, users: UserRepositoryDep) -> User:
+def create_user(payload: UserCreate, users: UserRepositoryDep) -> Response:
     """Create a user. Emails are unique regardless of letter case."""
-    return users.create(email=payload.email, hashed_password=hash_password(payload.password))
+    user = users.create(email=payload.email, hashed_password=hash_password(payload.password))
+    return json_response(UserRead.model_validate(user), status.HTTP_201_CREATED)
 
 
 @router.get(
@@ -54,9 +55,9 @@ def create_user(payload: UserCreate, users: UserRepositoryDep) -> User:
         }
     },
 )
-def get_user(user_id: UserId, users: UserRepositoryDep) -> User:
+def get_user(user_id: UserId, users: UserRepositoryDep) -> Response:
     """Fetch one user by id."""
     user = users.get_by_id(user_id)
     if user is None:
         raise UserNotFound
-    return user
+    return json_response(UserRead.model_validate(user))
