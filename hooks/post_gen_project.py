@@ -1,38 +1,15 @@
-"""Finish the generated project: drop what the options do not use, write `.env`, say what next."""
+"""Finish the generated project: write `.env` with fresh secrets, and say what to do next."""
 
 from __future__ import annotations
 
 import json
 import secrets
-import shutil
 from pathlib import Path
 
 ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
 
 # The value `.env.example` uses for every secret; `.env` gets a fresh random value instead.
 SECRET_PLACEHOLDER = "changeme"  # noqa: S105 - the value to replace, not a secret
-
-# Paths (relative to the project) that exist only for one answer of a choice.
-ONLY_FOR: dict[str, dict[str, list[str]]] = {
-    "database": {
-        "sqlite": ["backend/app/db/sqlite.py"],
-        "postgresql": [],
-    },
-}
-
-
-def remove_unused(project: Path) -> None:
-    """Delete the files that belong to the options the user did not choose."""
-    for name, paths_by_value in ONLY_FOR.items():
-        for value, paths in paths_by_value.items():
-            if value == ANSWERS[name]:
-                continue
-            for relative in paths:
-                path = project / relative
-                if path.is_dir():
-                    shutil.rmtree(path)
-                else:
-                    path.unlink(missing_ok=True)
 
 
 def write_env(project: Path) -> None:
@@ -46,7 +23,6 @@ def write_env(project: Path) -> None:
 
 def main() -> None:
     project = Path.cwd()
-    remove_unused(project)
     write_env(project)
     print(
         f"\nCreated {ANSWERS['project_name']} in {project}\n\n"

@@ -58,8 +58,6 @@ def test_the_project_has_every_file_of_the_specification(baked: Baked) -> None:
     missing = [name for name in EXPECTED_FILES if not (baked.path / name).is_file()]
 
     assert missing == []
-    sqlite_helpers = baked.path / "backend/app/db/sqlite.py"
-    assert sqlite_helpers.exists() == (baked.combination.database == "sqlite")
 
 
 @each_combination

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import Baked, each_combination
+from tests.conftest import Baked, each_combination, each_postgresql_combination
 
 
 @each_combination
@@ -24,3 +24,14 @@ def test_make_test_passes_on_two_workers_in_another_random_order(baked: Baked) -
     """Each xdist worker gets a database of its own; the order differs from the run above."""
     result = baked.make("test", PYTEST_ARGS="-n 2 -p randomly")
     assert re.search(r"\d+ passed", result.stdout)
+
+
+@each_postgresql_combination
+def test_without_a_test_database_the_suite_falls_back_to_sqlite(baked: Baked) -> None:
+    """The seed's developer convenience: no server configured, the suite still runs."""
+    result = baked.run("make", "--no-print-directory", "test", env={"TEST_DATABASE_URL": ""})
+
+    assert re.search(r"^database: sqlite ", result.stdout, re.MULTILINE), result.stdout
+    assert "TEST_DATABASE_URL is not set" in result.stdout
+    assert re.search(r"\d+ passed", result.stdout)
+    assert " failed" not in result.stdout

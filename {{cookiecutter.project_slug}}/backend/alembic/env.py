@@ -12,9 +12,7 @@ from sqlalchemy import Connection, create_engine, make_url, pool
 import app.models  # noqa: F401  - registers every model on Base.metadata
 from app.core.config import get_settings
 from app.db.base import Base
-{%- if cookiecutter.database == "sqlite" %}
 from app.db.sqlite import use_explicit_transactions
-{%- endif %}
 
 config = context.config
 # Tests and scripts that configure logging themselves set this attribute to False.
@@ -84,7 +82,11 @@ def run_migrations_online() -> None:
         return
     if connectable is None:
         connectable = create_engine(get_settings().DATABASE_URL, poolclass=pool.NullPool)
-{%- if cookiecutter.database == "sqlite" %}
+{%- if cookiecutter.database == "postgresql" %}
+        if connectable.dialect.name == "sqlite":
+            # Foreign keys stay off here: batch mode drops and recreates tables.
+            use_explicit_transactions(connectable)
+{%- else %}
         # Foreign keys stay off here: batch mode drops and recreates tables.
         use_explicit_transactions(connectable)
 {%- endif %}

@@ -5,10 +5,8 @@ touches the development database nor reads secrets from `.env`.
 """
 
 import os
-{%- if cookiecutter.database == "sqlite" %}
 import shutil
 import tempfile
-{%- endif %}
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,14 +26,15 @@ from app.db.session import SessionLocal, get_db, get_engine, session_scope
 from app.main import create_app
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
+_DATABASE_DIRECTORY = tempfile.mkdtemp(prefix="{{ cookiecutter.project_slug }}-tests-")
 {%- if cookiecutter.database == "postgresql" %}
 
 
 def _test_database_url() -> str:
-    """TEST_DATABASE_URL, suffixed with the xdist worker so that workers never share a database."""
+    """TEST_DATABASE_URL, suffixed per xdist worker; without it, a temporary SQLite file."""
     url = os.environ.get("TEST_DATABASE_URL") or dotenv_values(".env").get("TEST_DATABASE_URL")
     if not url:
-        pytest.exit("Set TEST_DATABASE_URL: a PostgreSQL server the tests may create databases on")
+        return f"sqlite:///{_DATABASE_DIRECTORY}/test.db"
     parsed = make_url(url)
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:
@@ -46,9 +45,8 @@ def _test_database_url() -> str:
 
 
 TEST_DATABASE_URL = _test_database_url()
+ON_POSTGRESQL = make_url(TEST_DATABASE_URL).get_backend_name() == "postgresql"
 {%- else %}
-
-_DATABASE_DIRECTORY = tempfile.mkdtemp(prefix="{{ cookiecutter.project_slug }}-tests-")
 TEST_DATABASE_URL = f"sqlite:///{_DATABASE_DIRECTORY}/test.db"
 {%- endif %}
 
@@ -65,10 +63,16 @@ os.environ.update(
 get_settings.cache_clear()
 
 
-def pytest_report_header() -> str:
+def pytest_report_header() -> list[str]:
     """Say which database the run uses."""
     url = make_url(TEST_DATABASE_URL)
-    return f"database: {url.get_backend_name()} ({url.render_as_string(hide_password=True)})"
+    database = f"database: {url.get_backend_name()} ({url.render_as_string(hide_password=True)})"
+{%- if cookiecutter.database == "postgresql" %}
+    if not ON_POSTGRESQL:
+        fallback = "TEST_DATABASE_URL is not set: SQLite stands in, PostgreSQL itself is untested"
+        return [database, fallback]
+{%- endif %}
+    return [database]
 {%- if cookiecutter.database == "postgresql" %}
 
 
@@ -106,17 +110,18 @@ def project_alembic_config() -> Config:
 def engine() -> Iterator[Engine]:
     """The test database, migrated to the newest revision once per run."""
 {%- if cookiecutter.database == "postgresql" %}
-    recreate_database(TEST_DATABASE_URL)
+    if ON_POSTGRESQL:
+        recreate_database(TEST_DATABASE_URL)
 {%- endif %}
     command.upgrade(project_alembic_config(), "head")
     engine = get_engine()
     yield engine
     engine.dispose()
 {%- if cookiecutter.database == "postgresql" %}
-    drop_database(TEST_DATABASE_URL)
-{%- else %}
-    shutil.rmtree(_DATABASE_DIRECTORY, ignore_errors=True)
+    if ON_POSTGRESQL:
+        drop_database(TEST_DATABASE_URL)
 {%- endif %}
+    shutil.rmtree(_DATABASE_DIRECTORY, ignore_errors=True)
 
 
 @pytest.fixture

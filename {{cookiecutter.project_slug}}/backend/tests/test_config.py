@@ -35,9 +35,13 @@ def test_the_placeholder_password_is_allowed_in_development() -> None:
     assert loaded.ENVIRONMENT == "development"
 
 
-def test_other_databases_are_refused() -> None:
+def test_other_drivers_are_refused() -> None:
     with pytest.raises(ValidationError, match=r"postgresql\+psycopg://"):
-        settings(DATABASE_URL="sqlite:///./app.db")
+        settings(DATABASE_URL="mysql+pymysql://app:secret@db/app")
+
+
+def test_sqlite_is_accepted_for_quick_local_runs() -> None:
+    assert settings(DATABASE_URL="sqlite:///./app.db").DATABASE_URL == "sqlite:///./app.db"
 {%- else %}
 
 

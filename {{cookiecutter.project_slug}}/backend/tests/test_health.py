@@ -10,9 +10,15 @@ from app.core.config import get_settings
 from app.db.session import create_engine_from_settings, get_engine
 from app.main import create_app
 {%- if cookiecutter.database == "postgresql" %}
+from tests.conftest import ON_POSTGRESQL
 
-# Nothing listens on port 1: connections are refused at once.
-UNREACHABLE_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:1/unreachable"
+# Nothing listens on port 1: connections are refused at once. SQLite (the fallback when
+# TEST_DATABASE_URL is not set) cannot create a file in a directory that does not exist.
+UNREACHABLE_DATABASE_URL = (
+    "postgresql+psycopg://postgres@127.0.0.1:1/unreachable"
+    if ON_POSTGRESQL
+    else "sqlite:////nonexistent-directory/unreachable.db"
+)
 {%- else %}
 
 # SQLite cannot create a file in a directory that does not exist.

@@ -15,13 +15,13 @@ from pytest_alembic.tests import (
     test_upgrade,
 )
 from sqlalchemy import Engine, create_engine, inspect{% if cookiecutter.database == "postgresql" %}, make_url, text{% endif %}
-{%- if cookiecutter.database == "sqlite" %}
 
 from app.db.sqlite import use_explicit_transactions
+{%- if cookiecutter.database == "sqlite" %}
 from tests.conftest import project_alembic_config
 {%- else %}
-
 from tests.conftest import (
+    ON_POSTGRESQL,
     TEST_DATABASE_URL,
     drop_database,
     project_alembic_config,
@@ -37,28 +37,30 @@ __all__ = [
 ]
 {%- if cookiecutter.database == "postgresql" %}
 
-MIGRATIONS_DATABASE_URL = (
-    make_url(TEST_DATABASE_URL)
-    .set(database=f"{make_url(TEST_DATABASE_URL).database}_migrations")
-    .render_as_string(hide_password=False)
-)
-
 
 @pytest.fixture(scope="module")
 def migrations_database() -> Iterator[str]:
-    """A database of its own, so migrating up and down never disturbs the other tests."""
-    recreate_database(MIGRATIONS_DATABASE_URL)
-    yield MIGRATIONS_DATABASE_URL
-    drop_database(MIGRATIONS_DATABASE_URL)
+    """A PostgreSQL database of its own, so migrating up and down never disturbs other tests."""
+    url = make_url(TEST_DATABASE_URL)
+    migrations_url = url.set(database=f"{url.database}_migrations").render_as_string(
+        hide_password=False
+    )
+    recreate_database(migrations_url)
+    yield migrations_url
+    drop_database(migrations_url)
 
 
 @pytest.fixture
-def alembic_engine(migrations_database: str) -> Iterator[Engine]:
-    """An empty schema for each test."""
-    engine = create_engine(migrations_database)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+def alembic_engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """An empty database for each test: a fresh schema, or a new SQLite file."""
+    if ON_POSTGRESQL:
+        engine = create_engine(request.getfixturevalue("migrations_database"))
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    else:
+        engine = create_engine(f"sqlite:///{tmp_path / 'migrations.db'}")
+        use_explicit_transactions(engine)
     yield engine
     engine.dispose()
 {%- else %}

@@ -25,12 +25,18 @@ class Settings(BaseSettings):
 
 {%- if cookiecutter.database == "postgresql" %}
 
+    # PostgreSQL (postgresql+psycopg://); a sqlite:/// URL also works, for quick local runs.
     DATABASE_URL: str = "postgresql+psycopg://postgres@localhost:5432/{{ cookiecutter.project_slug }}"
-    # Size the pool so that workers x (pool size + overflow) stays below max_connections.
+    # Per worker process; keep workers x (pool size + overflow) below max_connections.
     DB_POOL_SIZE: int = Field(default=5, ge=1)
     DB_MAX_OVERFLOW: int = Field(default=10, ge=0)
     DB_POOL_TIMEOUT: float = Field(default=30.0, gt=0)
-    DB_CONNECT_TIMEOUT: int = Field(default=5, ge=1)
+    DB_CONNECT_TIMEOUT: int = Field(default=5, ge=2)
+    # False behind PgBouncer in transaction mode, which cannot keep server-side prepared
+    # statements across transactions.
+    DB_PREPARED_STATEMENTS: bool = True
+    # How long a SQLite writer waits for the lock before giving up with "database is locked".
+    DB_BUSY_TIMEOUT_MS: int = Field(default=5000, ge=0)
 {%- else %}
 
     DATABASE_URL: str = "sqlite:///./{{ cookiecutter.project_slug }}.db"
@@ -53,9 +59,10 @@ class Settings(BaseSettings):
         if url.drivername in {"postgres", "postgresql"}:
             # A bare postgresql:// would pick psycopg2, which this project does not install.
             url = url.set(drivername="postgresql+psycopg")
-        if url.drivername != "postgresql+psycopg":
+        if url.drivername not in {"postgresql+psycopg", "sqlite", "sqlite+pysqlite"}:
             raise ValueError(
-                f"DATABASE_URL must be a postgresql+psycopg:// URL, not {url.drivername}://"
+                f"DATABASE_URL must be a postgresql+psycopg:// (or sqlite:///) URL, "
+                f"not {url.drivername}://"
             )
         if self.ENVIRONMENT in {"staging", "production"} and url.password == SECRET_PLACEHOLDER:
             raise ValueError(

@@ -4,13 +4,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine{% if cookiecutter.database == "postgresql" %}, make_url{% endif %}
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings, get_settings
-{%- if cookiecutter.database == "sqlite" %}
 from app.db import sqlite
-{%- endif %}
 
 # Bound per use, so importing this module never builds an engine. Objects stay readable after
 # commit (the response is serialised after it), and a session bound to a connection that is
@@ -25,15 +23,24 @@ SessionLocal = sessionmaker(
 def create_engine_from_settings(settings: Settings) -> Engine:
     """Build the engine `settings.DATABASE_URL` describes."""
 {%- if cookiecutter.database == "postgresql" %}
+    if make_url(settings.DATABASE_URL).get_backend_name() == "sqlite":
+        return _create_sqlite_engine(settings)
     return create_engine(
         settings.DATABASE_URL,
         pool_pre_ping=True,
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
         pool_timeout=settings.DB_POOL_TIMEOUT,
-        connect_args={"connect_timeout": settings.DB_CONNECT_TIMEOUT},
+        connect_args={
+            "connect_timeout": settings.DB_CONNECT_TIMEOUT,
+            # None turns psycopg's automatic server-side prepared statements off.
+            "prepare_threshold": 5 if settings.DB_PREPARED_STATEMENTS else None,
+        },
     )
-{%- else %}
+
+
+def _create_sqlite_engine(settings: Settings) -> Engine:
+{%- endif %}
     engine = create_engine(
         settings.DATABASE_URL,
         pool_pre_ping=True,
@@ -44,7 +51,6 @@ def create_engine_from_settings(settings: Settings) -> Engine:
     sqlite.use_explicit_transactions(engine)
     sqlite.configure_connections(engine, busy_timeout_ms=settings.DB_BUSY_TIMEOUT_MS)
     return engine
-{%- endif %}
 
 
 @lru_cache
