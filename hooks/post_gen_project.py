@@ -9,7 +9,7 @@ from pathlib import Path
 ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
 
 # The value `.env.example` uses for every secret; `.env` gets a fresh random value instead.
-SECRET_PLACEHOLDER = "changeme"  # noqa: S105 - the value to replace, not a secret
+EXAMPLE_SECRET = "changeme"  # noqa: S105 - the value to replace, not a secret
 
 
 def write_env(project: Path) -> None:
@@ -17,7 +17,7 @@ def write_env(project: Path) -> None:
     example = (project / ".env.example").read_text(encoding="utf-8")
     secret = secrets.token_urlsafe(24)
     env = project / ".env"
-    env.write_text(example.replace(SECRET_PLACEHOLDER, secret), encoding="utf-8")
+    env.write_text(example.replace(EXAMPLE_SECRET, secret), encoding="utf-8")
     env.chmod(0o600)
 
 

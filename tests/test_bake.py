@@ -146,3 +146,16 @@ def test_choices_reach_the_code(baked: Baked) -> None:
         assert "Uuid(as_uuid=True)" in mixins
     else:
         assert 'BigInteger().with_variant(Integer(), "sqlite")' in mixins
+
+
+@each_combination
+def test_passwords_are_hashed_with_argon2_and_no_placeholder_is_left(baked: Baked) -> None:
+    mentions = [
+        str(path.relative_to(baked.path))
+        for path in project_files(baked.path)
+        if re.search(r"placeholder|sha256", path.read_text(encoding="utf-8"), re.IGNORECASE)
+    ]
+    security = (baked.path / "backend/app/core/security.py").read_text(encoding="utf-8")
+
+    assert mentions == []
+    assert "Argon2Hasher" in security

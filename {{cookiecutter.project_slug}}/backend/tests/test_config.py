@@ -19,15 +19,15 @@ def test_a_bare_postgresql_url_gets_the_psycopg_driver() -> None:
 
 
 @pytest.mark.parametrize("environment", ["staging", "production"])
-def test_the_placeholder_password_is_refused_outside_development(environment: str) -> None:
-    with pytest.raises(ValidationError, match="placeholder password"):
+def test_the_example_secret_is_refused_outside_development(environment: str) -> None:
+    with pytest.raises(ValidationError, match="example secret"):
         settings(
             ENVIRONMENT=environment,
             DATABASE_URL="postgresql+psycopg://app:changeme@db:5432/app",
         )
 
 
-def test_the_placeholder_password_is_allowed_in_development() -> None:
+def test_the_example_secret_is_allowed_in_development() -> None:
     loaded = settings(
         ENVIRONMENT="development", DATABASE_URL="postgresql+psycopg://app:changeme@db/app"
     )

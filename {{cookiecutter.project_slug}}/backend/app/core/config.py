@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 {%- if cookiecutter.database == "postgresql" %}
 
 # The value `.env.example` carries for every secret; refused outside development.
-SECRET_PLACEHOLDER = "changeme"  # noqa: S105 - the known-bad value, not a secret
+EXAMPLE_SECRET = "changeme"  # noqa: S105 - the known-bad value, not a secret
 {%- endif %}
 
 
@@ -64,9 +64,9 @@ class Settings(BaseSettings):
                 f"DATABASE_URL must be a postgresql+psycopg:// (or sqlite:///) URL, "
                 f"not {url.drivername}://"
             )
-        if self.ENVIRONMENT in {"staging", "production"} and url.password == SECRET_PLACEHOLDER:
+        if self.ENVIRONMENT in {"staging", "production"} and url.password == EXAMPLE_SECRET:
             raise ValueError(
-                f"DATABASE_URL keeps the placeholder password in {self.ENVIRONMENT}: set a secret"
+                f"DATABASE_URL keeps the example secret in {self.ENVIRONMENT}: set a secret"
             )
         self.DATABASE_URL = url.render_as_string(hide_password=False)
 {%- else %}
