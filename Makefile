@@ -9,11 +9,11 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DEMO_DIR := build/demo
 # The template's own code; the generated project is linted baked, by the tests.
-LINTED := hooks tests
+LINTED := hooks tests bench
 # Two workers: one per core; every combination is baked once, on one worker.
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 
-.PHONY: help install test lint demo clean
+.PHONY: help install test lint demo bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ demo: $(INSTALLED) ## Bake the default answers into build/ and serve the project
 	rm -rf $(DEMO_DIR)
 	$(BIN)/cookiecutter --no-input --output-dir $(DEMO_DIR) .
 	$(MAKE) -C $(DEMO_DIR)/my_service run PYTHON=$(PYTHON)
+
+bench: $(INSTALLED) ## Benchmark baked PostgreSQL projects against a bare reference app (wrk if installed)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv and build outputs
 	rm -rf $(VENV) build

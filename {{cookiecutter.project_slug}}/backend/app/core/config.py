@@ -27,9 +27,11 @@ class Settings(BaseSettings):
 
     # PostgreSQL (postgresql+psycopg://); a sqlite:/// URL also works, for quick local runs.
     DATABASE_URL: str = "postgresql+psycopg://postgres@localhost:5432/{{ cookiecutter.project_slug }}"
-    # Per worker process; keep workers x (pool size + overflow) below max_connections.
-    DB_POOL_SIZE: int = Field(default=5, ge=1)
-    DB_MAX_OVERFLOW: int = Field(default=10, ge=0)
+    # Per worker process; keep workers x (pool size + overflow) below max_connections. Overflow
+    # connections are closed as soon as they are returned: under steady load above the pool
+    # size they are reopened for every request, so size the pool and leave overflow at zero.
+    DB_POOL_SIZE: int = Field(default=10, ge=1)
+    DB_MAX_OVERFLOW: int = Field(default=0, ge=0)
     DB_POOL_TIMEOUT: float = Field(default=30.0, gt=0)
     DB_CONNECT_TIMEOUT: int = Field(default=5, ge=2)
     # False behind PgBouncer in transaction mode, which cannot keep server-side prepared
