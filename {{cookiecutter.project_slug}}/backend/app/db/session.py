@@ -1,9 +1,11 @@
 """Engine and session lifecycle: one session per request, one owner of its transaction."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import Any
 
+import anyio
 from sqlalchemy import Connection, Engine, create_engine{% if cookiecutter.database == "postgresql" %}, make_url{% endif %}
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,21 +61,48 @@ def get_engine() -> Engine:
     return create_engine_from_settings(get_settings())
 
 
+def end_session(session: Session, *, commit: bool) -> None:
+    """Commit (or roll back) the session's transaction and give its connection back."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
 @contextmanager
 def session_scope(bind: Engine | Connection) -> Iterator[Session]:
     """Yield a session whose transaction commits on success and rolls back on error."""
     session = SessionLocal(bind=bind)
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        end_session(session, commit=False)
         raise
-    finally:
-        session.close()
+    end_session(session, commit=True)
 
 
-def get_db() -> Iterator[Session]:
-    """FastAPI dependency: a session per request, committed before the response is sent."""
-    with session_scope(get_engine()) as session:
+async def get_db() -> AsyncIterator[Session]:
+    """FastAPI dependency: a session per request, committed before the response is sent.
+
+    The session is synchronous, the dependency is not: opening a session does no I/O, so only
+    its end needs a worker thread. That thread comes from a limiter of its own, never from the
+    pool the routes share, so a request holding locks can always release them.
+    """
+    session = SessionLocal(bind=get_engine())
+    try:
         yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await _in_own_thread(end_session, session, commit=False)
+        raise
+    with anyio.CancelScope(shield=True):
+        await _in_own_thread(end_session, session, commit=True)
+
+
+async def _in_own_thread(function: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    await anyio.to_thread.run_sync(
+        partial(function, *args, **kwargs), limiter=anyio.CapacityLimiter(1)
+    )
