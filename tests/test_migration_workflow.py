@@ -7,7 +7,13 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, make_url
 
-from tests.conftest import Baked, each_combination, each_postgresql_combination
+from tests.conftest import (
+    Baked,
+    each_combination,
+    each_postgresql_combination,
+    postgres_server_url,
+    run_on_server,
+)
 
 NICKNAME_FIELD = "    nickname: Mapped[str | None] = mapped_column(String(50))\n"
 
@@ -26,8 +32,6 @@ def copy_with_nickname(baked: Baked, destination: Path) -> Baked:
         test_url = make_url(baked.env["TEST_DATABASE_URL"])
         database_url = test_url.set(database=f"{test_url.database}_workflow")
         env["DATABASE_URL"] = database_url.render_as_string(hide_password=False)
-        from tests.conftest import postgres_server_url, run_on_server
-
         server = postgres_server_url()
         assert server is not None
         run_on_server(server, f'DROP DATABASE IF EXISTS "{database_url.database}" WITH (FORCE)')

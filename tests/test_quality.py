@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import VENV_BIN, Baked, each_combination
+import subprocess
+
+from tests.conftest import TEMPLATE_DIR, VENV_BIN, Baked, each_combination
 
 
 @each_combination
@@ -43,3 +45,18 @@ def test_workflow_matches_the_github_schema_and_passes_zizmor(baked: Baked) -> N
         str(VENV_BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", workflow
     )
     baked.run(str(VENV_BIN / "zizmor"), "--offline", workflow)
+
+
+def test_the_template_workflow_matches_the_github_schema_and_passes_zizmor() -> None:
+    workflow = str(TEMPLATE_DIR / ".github/workflows/ci.yml")
+    for command in (
+        [
+            str(VENV_BIN / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            workflow,
+        ],
+        [str(VENV_BIN / "zizmor"), "--offline", workflow],
+    ):
+        result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+        assert result.returncode == 0, f"{command[0]}\n{result.stdout}\n{result.stderr}"
