@@ -13,8 +13,8 @@ from app.core.config import Settings, get_settings
 from app.db import sqlite
 
 # Bound per use, so importing this module never builds an engine. Objects stay readable after
-# commit (the response is serialised after it), and a session bound to a connection that is
-# already in a transaction works inside a SAVEPOINT, which is how the tests isolate themselves.
+# commit without another query, and a session bound to a connection that is already in a
+# transaction works inside a SAVEPOINT, which is how the tests isolate themselves.
 SessionLocal = sessionmaker(
     autoflush=False,
     expire_on_commit=False,
@@ -46,8 +46,8 @@ def _create_sqlite_engine(settings: Settings) -> Engine:
     engine = create_engine(
         settings.DATABASE_URL,
         pool_pre_ping=True,
-        # FastAPI runs sync dependencies in a thread pool, so a connection may be used by a
-        # thread other than the one that opened it (never by two at once).
+        # A request's session is used by the route's worker thread and ended by another one
+        # (never by two at once), so connections must not be tied to one thread.
         connect_args={"check_same_thread": False},
     )
     sqlite.use_explicit_transactions(engine)
