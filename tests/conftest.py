@@ -159,7 +159,9 @@ def bake(
         **os.environ,
         "VENV": str(venv),
         "PYTEST_ADDOPTS": FOREIGN_PLUGINS,
-        "MYPY_CACHE_DIR": str(project / ".mypy_cache"),
+        # One cache per xdist worker, shared by its bakes: the libraries are checked once,
+        # each project's own modules again (mypy compares their hashes).
+        "MYPY_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "mypy-cache"),
         "GIT_AUTHOR_NAME": "Template Tests",
         "GIT_AUTHOR_EMAIL": "tests@example.com",
         "GIT_COMMITTER_NAME": "Template Tests",
