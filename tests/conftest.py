@@ -95,14 +95,27 @@ def database_url_on_server(server_url: str, name: str) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
-def run_on_server(server_url: str, statement: str) -> None:
-    """Run one statement on the server's maintenance database, outside a transaction."""
+def run_on_server(server_url: str, *statements: str) -> None:
+    """Run statements on the server's maintenance database, outside a transaction."""
     engine = create_engine(
         make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
     )
     with engine.connect() as connection:
-        connection.execute(text(statement))
+        for statement in statements:
+            connection.execute(text(statement))
     engine.dispose()
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop database `name` on the server, if it exists."""
+    run_on_server(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def recreate_database(server_url: str, name: str) -> None:
+    """Create database `name` on the server, empty, dropping any previous one."""
+    run_on_server(
+        server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+    )
 
 
 def combination_params(databases: tuple[str, ...] = DATABASES) -> list[Any]:
@@ -130,7 +143,7 @@ def bakes() -> Iterator[dict[Combination, Baked]]:
         if server and test_url:
             name = make_url(test_url).database
             for suffix in ("", "_migrations", "_workflow"):
-                run_on_server(server, f'DROP DATABASE IF EXISTS "{name}{suffix}" WITH (FORCE)')
+                drop_database(server, f"{name}{suffix}")
 
 
 def bake(

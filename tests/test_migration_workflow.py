@@ -12,7 +12,7 @@ from tests.conftest import (
     each_combination,
     each_postgresql_combination,
     postgres_server_url,
-    run_on_server,
+    recreate_database,
 )
 
 NICKNAME_FIELD = "    nickname: Mapped[str | None] = mapped_column(String(50))\n"
@@ -34,8 +34,7 @@ def copy_with_nickname(baked: Baked, destination: Path) -> Baked:
         env["DATABASE_URL"] = database_url.render_as_string(hide_password=False)
         server = postgres_server_url()
         assert server is not None
-        run_on_server(server, f'DROP DATABASE IF EXISTS "{database_url.database}" WITH (FORCE)')
-        run_on_server(server, f'CREATE DATABASE "{database_url.database}"')
+        recreate_database(server, str(database_url.database))
     else:
         env["DATABASE_URL"] = f"sqlite:///{project / 'workflow.db'}"
     return Baked(baked.combination, project, env)

@@ -18,10 +18,11 @@ from sqlalchemy import make_url
 
 from tests.conftest import (
     Baked,
+    drop_database,
     each_combination,
     each_postgresql_combination,
     postgres_server_url,
-    run_on_server,
+    recreate_database,
 )
 from tests.tcp_proxy import TcpProxy
 
@@ -49,8 +50,7 @@ def served(baked: Baked, tmp_path: Path) -> Iterator[Served]:
         server = postgres_server_url()
         assert server is not None
         database_name = f"{make_url(baked.env['TEST_DATABASE_URL']).database}_served"
-        run_on_server(server, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
-        run_on_server(server, f'CREATE DATABASE "{database_name}"')
+        recreate_database(server, database_name)
         direct = make_url(server).set(database=database_name)
         proxy = TcpProxy(direct.host or "127.0.0.1", direct.port or 5432)
         proxy.start()
@@ -115,7 +115,7 @@ def served(baked: Baked, tmp_path: Path) -> Iterator[Served]:
             proxy.stop()
             server = postgres_server_url()
             assert server is not None
-            run_on_server(server, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+            drop_database(server, database_name)
 
 
 async def sign_up_at_once(url: str, count: int) -> Counter[int]:
