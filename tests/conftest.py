@@ -198,8 +198,6 @@ def baked(
 ) -> Baked:
     """The project baked for the test's combination (`request.param`), once per session."""
     combination: Combination = request.param
-    if combination.database == "postgresql":
-        require_postgres()
     if combination not in bakes:
         bakes[combination] = bake(cookies_session, tmp_path_factory, combination)
     return bakes[combination]
