@@ -1,4 +1,4 @@
-"""Finish the generated project: write `.env` with fresh secrets, and say what to do next."""
+"""Finish the generated project: keep the chosen mode's files, write `.env`, say what's next."""
 
 from __future__ import annotations
 
@@ -10,6 +10,24 @@ ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
 
 # The value `.env.example` uses for every secret; `.env` gets a fresh random value instead.
 EXAMPLE_SECRET = "changeme"  # noqa: S105 - the value to replace, not a secret
+
+# Files that differ a lot between the SQLAlchemy modes exist twice in the template, as
+# `name.sync.py` and `name.async.py`, rather than as one file full of conditionals.
+MODES = ("sync", "async")
+
+
+def keep_mode_files(project: Path, mode: str) -> None:
+    """Rename the chosen mode's `name.<mode>.py` files to `name.py`; delete the other mode's."""
+    for path in sorted(project.rglob("*")):
+        if not path.is_file() or len(path.suffixes) < 2 or path.suffixes[-2][1:] not in MODES:
+            continue
+        if path.suffixes[-2] != f".{mode}":
+            path.unlink()
+            continue
+        target = path.with_name(Path(path.stem).stem + path.suffix)
+        if target.exists():
+            raise SystemExit(f"ERROR: both {target.name} and {path.name} are in the template")
+        path.rename(target)
 
 
 def write_env(project: Path) -> None:
@@ -23,6 +41,7 @@ def write_env(project: Path) -> None:
 
 def main() -> None:
     project = Path.cwd()
+    keep_mode_files(project, ANSWERS["sqlalchemy_mode"])
     write_env(project)
     print(
         f"\nCreated {ANSWERS['project_name']} in {project}\n\n"

@@ -14,7 +14,11 @@ import sys
 ANSWERS: dict[str, object] = json.loads(r"""{{ cookiecutter | jsonify }}""")
 
 SUPPORTED_PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
-CHOICES = {"database": ("sqlite", "postgresql"), "primary_key": ("uuid", "int")}
+CHOICES = {
+    "database": ("sqlite", "postgresql"),
+    "primary_key": ("uuid", "int"),
+    "sqlalchemy_mode": ("sync", "async"),
+}
 SLUG_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 SLUG_MAX_LENGTH = 40  # leaves room for "_test_gw12" within PostgreSQL's 63-byte database names
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")

@@ -18,7 +18,13 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 DATABASES = ("sqlite", "postgresql")
 PRIMARY_KEYS = ("uuid", "int")
-COMBINATIONS = [(database, key) for database in DATABASES for key in PRIMARY_KEYS]
+SQLALCHEMY_MODES = ("sync", "async")
+COMBINATIONS = [
+    (database, key, mode)
+    for database in DATABASES
+    for key in PRIMARY_KEYS
+    for mode in SQLALCHEMY_MODES
+]
 # Plugins of the template's environment that a baked project does not use.
 FOREIGN_PLUGINS = "-p no:cookies -p no:pytest_benchmark"
 
@@ -29,10 +35,11 @@ class Combination:
 
     database: str
     primary_key: str
+    sqlalchemy_mode: str
 
     @property
     def id(self) -> str:
-        return f"{self.database}-{self.primary_key}"
+        return f"{self.database}-{self.primary_key}-{self.sqlalchemy_mode}"
 
 
 @dataclass
@@ -120,16 +127,15 @@ def recreate_database(server_url: str, name: str) -> None:
 
 def combination_params(databases: tuple[str, ...] = DATABASES) -> list[Any]:
     """pytest params for every combination, grouped so that one worker bakes each once."""
-    return [
-        pytest.param(
-            Combination(database, key),
-            id=f"{database}-{key}",
-            marks=[pytest.mark.xdist_group(f"{database}-{key}")]
-            + ([pytest.mark.postgresql] if database == "postgresql" else []),
-        )
-        for database, key in COMBINATIONS
-        if database in databases
-    ]
+    params = []
+    for combination in (Combination(*answers) for answers in COMBINATIONS):
+        if combination.database not in databases:
+            continue
+        marks = [pytest.mark.xdist_group(combination.id)]
+        if combination.database == "postgresql":
+            marks.append(pytest.mark.postgresql)
+        params.append(pytest.param(combination, id=combination.id, marks=marks))
+    return params
 
 
 @pytest.fixture(scope="session")
@@ -157,6 +163,7 @@ def bake(
         extra_context={
             "database": combination.database,
             "primary_key": combination.primary_key,
+            "sqlalchemy_mode": combination.sqlalchemy_mode,
             **extra,
         }
     )
@@ -171,7 +178,6 @@ def bake(
     env = {
         **os.environ,
         "VENV": str(venv),
-        "PYTEST_ADDOPTS": FOREIGN_PLUGINS,
         # One cache per xdist worker, shared by its bakes: the libraries are checked once,
         # each project's own modules again (mypy compares their hashes).
         "MYPY_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "mypy-cache"),
@@ -182,9 +188,17 @@ def bake(
     }
     env.pop("DATABASE_URL", None)
     env.pop("TEST_DATABASE_URL", None)
+    # The template's own pytest-xdist worker variables would make the project's suite believe
+    # it runs on a worker already.
+    for name in [name for name in env if name.startswith("PYTEST_")]:
+        del env[name]
+    env["PYTEST_ADDOPTS"] = FOREIGN_PLUGINS
+    # A project keeps its bytecode, as on a developer's machine: without it every command
+    # (pytest, alembic, uvicorn) recompiles the project and re-rewrites its test modules.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if combination.database == "postgresql":
         server = require_postgres()
-        name = f"tpl_{combination.database}_{combination.primary_key}_{uuid.uuid4().hex[:8]}"
+        name = f"tpl_{combination.id.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
         env["TEST_DATABASE_URL"] = database_url_on_server(server, name)
     return Baked(combination, project, env)
 

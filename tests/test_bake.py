@@ -112,6 +112,7 @@ def test_answers_are_recorded_for_re_rendering(baked: Baked) -> None:
     answers = recorded["cookiecutter"]
     assert answers["database"] == baked.combination.database
     assert answers["primary_key"] == baked.combination.primary_key
+    assert answers["sqlalchemy_mode"] == baked.combination.sqlalchemy_mode
     assert answers["project_slug"] == baked.path.name
     assert not [key for key in answers if key.startswith("_")]
 
@@ -146,6 +147,25 @@ def test_choices_reach_the_code(baked: Baked) -> None:
         assert "Uuid(as_uuid=True)" in mixins
     else:
         assert 'BigInteger().with_variant(Integer(), "sqlite")' in mixins
+
+
+@each_combination
+def test_the_chosen_sqlalchemy_mode_and_only_it_is_generated(baked: Baked) -> None:
+    session = (baked.path / "backend/app/db/session.py").read_text(encoding="utf-8")
+    repository = (baked.path / "backend/app/repositories/users.py").read_text(encoding="utf-8")
+    pyproject = (baked.path / "pyproject.toml").read_text(encoding="utf-8")
+    leftovers = [
+        str(path.relative_to(baked.path))
+        for path in project_files(baked.path)
+        if {".sync", ".async"}.intersection(path.suffixes)
+    ]
+
+    is_async = baked.combination.sqlalchemy_mode == "async"
+    assert leftovers == []
+    assert ("create_async_engine(" in session) == is_async
+    assert ("async def create(" in repository) == is_async
+    assert ('"aiosqlite' in pyproject) == is_async
+    assert ('"sqlalchemy[asyncio]' in pyproject) == is_async
 
 
 @each_combination

@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy import make_url
 
 from tests.conftest import (
     Baked,
+    Combination,
     drop_database,
     each_combination,
     each_postgresql_combination,
@@ -41,8 +43,29 @@ class Served:
     proxy: TcpProxy | None
 
 
+@pytest.fixture(scope="session")
+def servers() -> Iterator[tuple[ExitStack, dict[Combination, Served]]]:
+    """Servers by combination, started on first use and stopped at the end of the session."""
+    with ExitStack() as stack:
+        yield stack, {}
+
+
 @pytest.fixture
-def served(baked: Baked, tmp_path: Path) -> Iterator[Served]:
+def served(
+    baked: Baked,
+    servers: tuple[ExitStack, dict[Combination, Served]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Served:
+    """The project served for the test's combination, one server per combination."""
+    stack, running = servers
+    if baked.combination not in running:
+        directory = tmp_path_factory.mktemp(f"served-{baked.combination.id}")
+        running[baked.combination] = stack.enter_context(serving(baked, directory))
+    return running[baked.combination]
+
+
+@contextmanager
+def serving(baked: Baked, directory: Path) -> Iterator[Served]:
     """The project migrated and served on a free port; PostgreSQL is reached through a proxy."""
     proxy: TcpProxy | None = None
     database_name = ""
@@ -59,7 +82,7 @@ def served(baked: Baked, tmp_path: Path) -> Iterator[Served]:
             hide_password=False
         )
     else:
-        migrate_url = serve_url = f"sqlite:///{tmp_path / 'served.db'}"
+        migrate_url = serve_url = f"sqlite:///{directory / 'served.db'}"
     baked.run(
         str(Path(baked.env["VENV"]) / "bin/alembic"),
         "-c",
@@ -181,15 +204,18 @@ def test_readiness_follows_the_database(served: Served) -> None:
     assert proxy is not None
     with httpx2.Client(base_url=served.url, timeout=10) as client:
         up = client.get("/health/ready")
-        proxy.stop()
-        refused = client.get("/health/ready")
-        live = client.get("/health")
-        proxy.start(stalled=True)
-        started = time.monotonic()
-        hung = client.get("/health/ready")
-        hung_for = time.monotonic() - started
-        proxy.stop()
-        proxy.start()
+        try:
+            proxy.stop()
+            refused = client.get("/health/ready")
+            live = client.get("/health")
+            proxy.start(stalled=True)
+            started = time.monotonic()
+            hung = client.get("/health/ready")
+            hung_for = time.monotonic() - started
+        finally:
+            # The server outlives this test: leave its database reachable.
+            proxy.stop()
+            proxy.start()
         back = client.get("/health/ready")
 
     assert up.status_code == 200

@@ -1,5 +1,8 @@
 """Alembic environment: migrates the database the application's settings point at."""
 
+{% if cookiecutter.sqlalchemy_mode == "async" -%}
+import asyncio
+{% endif -%}
 from logging.config import fileConfig
 from typing import Any
 
@@ -7,7 +10,12 @@ from alembic import context
 from alembic.operations import MigrationScript
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+from sqlalchemy import Connection, Engine, make_url, pool
+from sqlalchemy.ext.asyncio import create_async_engine
+{%- else %}
 from sqlalchemy import Connection, create_engine, make_url, pool
+{%- endif %}
 
 import app.models  # noqa: F401  - registers every model on Base.metadata
 from app.core.config import get_settings
@@ -73,6 +81,36 @@ def run_on(connection: Connection) -> None:
         context.run_migrations()
 
 
+{% if cookiecutter.sqlalchemy_mode == "async" -%}
+async def run_async_migrations() -> None:
+    """Connect with the application's async driver and migrate."""
+    engine = create_async_engine(get_settings().DATABASE_URL, poolclass=pool.NullPool)
+{%- if cookiecutter.database == "postgresql" %}
+    if engine.dialect.name == "sqlite":
+        # Foreign keys stay off here: batch mode drops and recreates tables.
+        use_explicit_transactions(engine.sync_engine)
+{%- else %}
+    # Foreign keys stay off here: batch mode drops and recreates tables.
+    use_explicit_transactions(engine.sync_engine)
+{%- endif %}
+    async with engine.connect() as connection:
+        await connection.run_sync(run_on)
+    await engine.dispose()
+
+
+def run_migrations_online() -> None:
+    """Connect to the database and migrate it."""
+    # Tests hand over a synchronous engine or connection of their own (pytest-alembic, the test
+    # set-up); otherwise the application's async driver connects.
+    connectable = config.attributes.get("connection")
+    if isinstance(connectable, Connection):
+        run_on(connectable)
+    elif isinstance(connectable, Engine):
+        with connectable.connect() as connection:
+            run_on(connection)
+    else:
+        asyncio.run(run_async_migrations())
+{%- else -%}
 def run_migrations_online() -> None:
     """Connect to the database and migrate it."""
     # Tests hand over an engine or a connection of their own (pytest-alembic, the test set-up).
@@ -92,6 +130,7 @@ def run_migrations_online() -> None:
 {%- endif %}
     with connectable.connect() as connection:
         run_on(connection)
+{%- endif %}
 
 
 if context.is_offline_mode():

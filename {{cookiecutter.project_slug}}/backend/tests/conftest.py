@@ -7,7 +7,11 @@ touches the development database nor reads secrets from `.env`.
 import os
 import shutil
 import tempfile
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+from collections.abc import AsyncIterator, Iterator
+{%- else %}
 from collections.abc import Iterator
+{%- endif %}
 from pathlib import Path
 
 import pytest
@@ -18,8 +22,13 @@ from dotenv import dotenv_values
 {%- endif %}
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+from sqlalchemy import {% if cookiecutter.database == "postgresql" %}create_engine, {% endif %}make_url{% if cookiecutter.database == "postgresql" %}, text{% endif %}
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+{%- else %}
 from sqlalchemy import Connection, Engine, {% if cookiecutter.database == "postgresql" %}create_engine, {% endif %}make_url{% if cookiecutter.database == "postgresql" %}, text{% endif %}
 from sqlalchemy.orm import Session
+{%- endif %}
 
 from app.core.config import get_settings
 from app.db.session import SessionLocal, get_db, get_engine, session_scope
@@ -106,6 +115,89 @@ def project_alembic_config() -> Config:
     return config
 
 
+{% if cookiecutter.sqlalchemy_mode == "async" -%}
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Async tests and fixtures run on asyncio, as the server does."""
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[AsyncEngine]:
+    """The test database, migrated to the newest revision once per run.
+
+    Every test runs on an event loop of its own, and pooled connections belong to the loop
+    that opened them: the fixtures that connect dispose of the pool before their loop ends.
+    """
+{%- if cookiecutter.database == "postgresql" %}
+    if ON_POSTGRESQL:
+        recreate_database(TEST_DATABASE_URL)
+{%- endif %}
+    command.upgrade(project_alembic_config(), "head")
+    yield get_engine()
+{%- if cookiecutter.database == "postgresql" %}
+    if ON_POSTGRESQL:
+        drop_database(TEST_DATABASE_URL)
+{%- endif %}
+    shutil.rmtree(_DATABASE_DIRECTORY, ignore_errors=True)
+
+
+async def begin_test_transaction(engine: AsyncEngine) -> AsyncConnection:
+    """A connection inside a transaction that the test's end rolls back."""
+    connection = await engine.connect()
+    await connection.begin()
+    return connection
+
+
+async def roll_back_test_transaction(connection: AsyncConnection, engine: AsyncEngine) -> None:
+    """Undo everything the test wrote, and close the pool of the test's event loop."""
+    await connection.rollback()
+    await connection.close()
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    connection = await begin_test_transaction(engine)
+    yield connection
+    await roll_back_test_transaction(connection, engine)
+
+
+@pytest.fixture
+async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """A session whose commits only release a SAVEPOINT of the test's transaction."""
+    session = SessionLocal(bind=connection)
+    yield session
+    await session.close()
+
+
+@pytest.fixture
+def app() -> FastAPI:
+    """The application; `client` runs its requests inside the test's transaction."""
+    return create_app()
+
+
+@pytest.fixture
+def client(app: FastAPI, engine: AsyncEngine) -> Iterator[TestClient]:
+    """A client of `app` that turns server errors into 500 responses, as a real server does.
+
+    The client serves the app on an event loop of its own, in a thread. The test's connection
+    is opened on that loop, through the client's portal, so requests can share it.
+    """
+    with TestClient(app, raise_server_exceptions=False) as client:
+        portal = client.portal
+        assert portal is not None  # set while the client is open
+        connection = portal.call(begin_test_transaction, engine)
+
+        async def get_test_db() -> AsyncIterator[AsyncSession]:
+            async with session_scope(connection) as session:
+                yield session
+
+        app.dependency_overrides[get_db] = get_test_db
+        yield client
+        portal.call(roll_back_test_transaction, connection, engine)
+{%- else -%}
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     """The test database, migrated to the newest revision once per run."""
@@ -160,3 +252,4 @@ def client(app: FastAPI) -> Iterator[TestClient]:
     """A client of `app` that turns server errors into 500 responses, as a real server does."""
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
+{%- endif %}

@@ -2,7 +2,11 @@
 
 from itertools import count
 
+{% if cookiecutter.sqlalchemy_mode == "async" -%}
+from sqlalchemy.ext.asyncio import AsyncSession
+{%- else -%}
 from sqlalchemy.orm import Session
+{%- endif %}
 
 from app.core.security import hash_password
 from app.models.user import User
@@ -20,10 +24,10 @@ def unique_email(prefix: str = "user") -> str:
     return f"{prefix}{next(_sequence)}@example.com"
 
 
-def make_user(
-    session: Session, *, email: str | None = None, password: str = DEFAULT_PASSWORD
+{{ "async " if cookiecutter.sqlalchemy_mode == "async" }}def make_user(
+    session: {{ "AsyncSession" if cookiecutter.sqlalchemy_mode == "async" else "Session" }}, *, email: str | None = None, password: str = DEFAULT_PASSWORD
 ) -> User:
     """Create a user through the repository, as the API does."""
-    return UserRepository(session).create(
+    return {{ "await " if cookiecutter.sqlalchemy_mode == "async" }}UserRepository(session).create(
         email=email or unique_email(), hashed_password=hash_password(password)
     )

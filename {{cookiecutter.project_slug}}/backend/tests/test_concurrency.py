@@ -2,11 +2,20 @@
 
 import asyncio
 from collections import Counter
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+from collections.abc import AsyncIterator
+
+import httpx2
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncEngine
+{%- else %}
 from collections.abc import Iterator
 
 import httpx2
 import pytest
 from sqlalchemy import Engine, delete
+{%- endif %}
 
 from app.main import create_app
 from app.models.user import User
@@ -15,12 +24,22 @@ CONCURRENT_REQUESTS = 20
 EMAIL = "race@example.com"
 
 
+{% if cookiecutter.sqlalchemy_mode == "async" -%}
+@pytest.fixture
+async def committed_users(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Let requests commit for real (separate connections), and delete what they wrote."""
+    yield
+    async with engine.begin() as connection:
+        await connection.execute(delete(User).where(User.email == EMAIL))
+    await engine.dispose()
+{%- else -%}
 @pytest.fixture
 def committed_users(engine: Engine) -> Iterator[None]:
     """Let requests commit for real (separate connections), and delete what they wrote."""
     yield
     with engine.begin() as connection:
         connection.execute(delete(User).where(User.email == EMAIL))
+{%- endif %}
 
 
 async def sign_up_concurrently(count: int) -> Counter[int]:
@@ -36,8 +55,15 @@ async def sign_up_concurrently(count: int) -> Counter[int]:
     return Counter(response.status_code for response in responses)
 
 
+{% if cookiecutter.sqlalchemy_mode == "async" -%}
+@pytest.mark.anyio
+@pytest.mark.usefixtures("committed_users")
+async def test_only_one_of_many_concurrent_sign_ups_wins() -> None:
+    statuses = await sign_up_concurrently(CONCURRENT_REQUESTS)
+{%- else -%}
 @pytest.mark.usefixtures("committed_users")
 def test_only_one_of_many_concurrent_sign_ups_wins() -> None:
     statuses = asyncio.run(sign_up_concurrently(CONCURRENT_REQUESTS))
+{%- endif %}
 
     assert statuses == Counter({201: 1, 409: CONCURRENT_REQUESTS - 1})

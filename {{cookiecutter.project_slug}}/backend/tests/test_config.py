@@ -41,13 +41,28 @@ def test_other_drivers_are_refused() -> None:
 
 
 def test_sqlite_is_accepted_for_quick_local_runs() -> None:
-    assert settings(DATABASE_URL="sqlite:///./app.db").DATABASE_URL == "sqlite:///./app.db"
+    loaded = settings(DATABASE_URL="sqlite:///./app.db")
+
+    assert loaded.DATABASE_URL == "{{ "sqlite+aiosqlite" if cookiecutter.sqlalchemy_mode == "async" else "sqlite" }}:///./app.db"
 {%- else %}
 
 
 def test_other_databases_are_refused() -> None:
     with pytest.raises(ValidationError, match="sqlite:///"):
         settings(DATABASE_URL="postgresql+psycopg://app:secret@db/app")
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+
+
+@pytest.mark.parametrize("url", ["sqlite:///./app.db", "sqlite+aiosqlite:///./app.db"])
+def test_sqlite_urls_get_the_asyncio_driver(url: str) -> None:
+    assert settings(DATABASE_URL=url).DATABASE_URL == "sqlite+aiosqlite:///./app.db"
+{%- else %}
+
+
+def test_sqlite_urls_keep_the_standard_driver() -> None:
+    with pytest.raises(ValidationError, match="sqlite:///"):
+        settings(DATABASE_URL="sqlite+aiosqlite:///./app.db")
+{%- endif %}
 {%- endif %}
 
 

@@ -2,9 +2,16 @@
 
 from collections.abc import Iterator
 
+{% if cookiecutter.sqlalchemy_mode == "async" -%}
+import anyio
+{% endif -%}
 import pytest
 from fastapi.testclient import TestClient
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+from sqlalchemy.ext.asyncio import AsyncEngine
+{%- else %}
 from sqlalchemy import Engine
+{%- endif %}
 
 from app.core.config import get_settings
 from app.db.session import create_engine_from_settings, get_engine
@@ -17,21 +24,25 @@ from tests.conftest import ON_POSTGRESQL
 UNREACHABLE_DATABASE_URL = (
     "postgresql+psycopg://postgres@127.0.0.1:1/unreachable"
     if ON_POSTGRESQL
-    else "sqlite:////nonexistent-directory/unreachable.db"
+    else "{{ "sqlite+aiosqlite" if cookiecutter.sqlalchemy_mode == "async" else "sqlite" }}:////nonexistent-directory/unreachable.db"
 )
 {%- else %}
 
 # SQLite cannot create a file in a directory that does not exist.
-UNREACHABLE_DATABASE_URL = "sqlite:////nonexistent-directory/unreachable.db"
+UNREACHABLE_DATABASE_URL = "{{ "sqlite+aiosqlite" if cookiecutter.sqlalchemy_mode == "async" else "sqlite" }}:////nonexistent-directory/unreachable.db"
 {%- endif %}
 
 
 @pytest.fixture
-def unreachable_engine() -> Iterator[Engine]:
+def unreachable_engine() -> Iterator[{{ "AsyncEngine" if cookiecutter.sqlalchemy_mode == "async" else "Engine" }}]:
     settings = get_settings().model_copy(update={"DATABASE_URL": UNREACHABLE_DATABASE_URL})
     engine = create_engine_from_settings(settings)
     yield engine
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+    anyio.run(engine.dispose)
+{%- else %}
     engine.dispose()
+{%- endif %}
 
 
 def test_health_is_ok(client: TestClient) -> None:
@@ -50,7 +61,7 @@ def test_ready_when_the_database_answers(client: TestClient) -> None:
 
 
 def test_not_ready_while_the_database_is_down_and_ready_once_it_is_back(
-    engine: Engine, unreachable_engine: Engine
+    engine: {{ "AsyncEngine" if cookiecutter.sqlalchemy_mode == "async" else "Engine" }}, unreachable_engine: {{ "AsyncEngine" if cookiecutter.sqlalchemy_mode == "async" else "Engine" }}
 ) -> None:
     app = create_app()
     with TestClient(app) as client:
@@ -59,6 +70,10 @@ def test_not_ready_while_the_database_is_down_and_ready_once_it_is_back(
         liveness = client.get("/health")
         app.dependency_overrides[get_engine] = lambda: engine
         back = client.get("/health/ready")
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+        assert client.portal is not None
+        client.portal.call(engine.dispose)
+{%- endif %}
 
     assert down.status_code == 503
     assert down.json() == {"status": "unavailable"}

@@ -3,17 +3,27 @@
 from typing import Annotated
 
 from fastapi import Depends
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+{%- else %}
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+{%- endif %}
 
 from app.core.config import Settings, get_settings
 from app.db.session import get_db, get_engine
 from app.repositories.users import UserRepository
 
 # scope="function": the session commits before the response is sent, not after it.
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+SessionDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
+{%- else %}
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
+{%- endif %}
 
 
 async def get_user_repository(session: SessionDep) -> UserRepository:

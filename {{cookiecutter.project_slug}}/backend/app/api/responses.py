@@ -5,6 +5,14 @@ from pydantic import BaseModel
 
 
 def json_response(body: BaseModel, status_code: int = status.HTTP_200_OK) -> Response:
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+    """`body` as JSON, serialised in one step by pydantic.
+
+    Returning the model would make FastAPI validate it against `response_model` a second time
+    before encoding it: the same bytes for more CPU per request. `response_model` still
+    documents the body in the OpenAPI schema.
+    """
+{%- else %}
     """`body` as JSON, serialised in the calling thread.
 
     FastAPI serialises the return value of a sync route in another worker thread, after the route
@@ -14,4 +22,5 @@ def json_response(body: BaseModel, status_code: int = status.HTTP_200_OK) -> Res
     while the route's thread still runs, lets the commit (which runs outside FastAPI's thread
     limit) follow without waiting. It also saves a thread hop per request.
     """
+{%- endif %}
     return Response(body.model_dump_json(), status_code=status_code, media_type="application/json")

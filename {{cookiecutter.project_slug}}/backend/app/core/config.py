@@ -61,7 +61,14 @@ class Settings(BaseSettings):
         if url.drivername in {"postgres", "postgresql"}:
             # A bare postgresql:// would pick psycopg2, which this project does not install.
             url = url.set(drivername="postgresql+psycopg")
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+        if url.drivername in {"sqlite", "sqlite+pysqlite"}:
+            # The async engine needs an asyncio driver.
+            url = url.set(drivername="sqlite+aiosqlite")
+        if url.drivername not in {"postgresql+psycopg", "sqlite+aiosqlite"}:
+{%- else %}
         if url.drivername not in {"postgresql+psycopg", "sqlite", "sqlite+pysqlite"}:
+{%- endif %}
             raise ValueError(
                 f"DATABASE_URL must be a postgresql+psycopg:// (or sqlite:///) URL, "
                 f"not {url.drivername}://"
@@ -72,8 +79,17 @@ class Settings(BaseSettings):
             )
         self.DATABASE_URL = url.render_as_string(hide_password=False)
 {%- else %}
-        if url.get_backend_name() != "sqlite":
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+        if url.drivername in {"sqlite", "sqlite+pysqlite"}:
+            # The async engine needs an asyncio driver.
+            url = url.set(drivername="sqlite+aiosqlite")
+        if url.drivername != "sqlite+aiosqlite":
             raise ValueError(f"DATABASE_URL must be a sqlite:/// URL, not {url.drivername}://")
+        self.DATABASE_URL = url.render_as_string(hide_password=False)
+{%- else %}
+        if url.drivername not in {"sqlite", "sqlite+pysqlite"}:
+            raise ValueError(f"DATABASE_URL must be a sqlite:/// URL, not {url.drivername}://")
+{%- endif %}
 {%- endif %}
         if self.PASSWORD_MIN_LENGTH > self.PASSWORD_MAX_LENGTH:
             raise ValueError("PASSWORD_MIN_LENGTH must not exceed PASSWORD_MAX_LENGTH")

@@ -1,20 +1,21 @@
-"""Make pysqlite behave like a server database: real transactions, foreign keys, concurrency."""
+"""Make SQLite behave like a server database: real transactions, foreign keys, concurrency."""
 
-from sqlite3 import Connection as SQLiteConnection
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
 
 def use_explicit_transactions(engine: Engine) -> None:
     """Let SQLAlchemy, not pysqlite, decide where transactions begin.
 
-    pysqlite starts transactions lazily and never before DDL, which breaks SAVEPOINTs and
-    transactional migrations; this is SQLAlchemy's documented recipe for the pysqlite driver.
+    The driver starts transactions lazily and never before DDL, which breaks SAVEPOINTs and
+    transactional migrations; this is SQLAlchemy's documented recipe for pysqlite and aiosqlite.
+    An async engine passes its `sync_engine`.
     """
 
     @event.listens_for(engine, "connect")
-    def _disable_pysqlite_transactions(dbapi_connection: SQLiteConnection, _record: Any) -> None:
+    def _disable_driver_transactions(dbapi_connection: DBAPIConnection, _record: Any) -> None:
         dbapi_connection.isolation_level = None
 
     @event.listens_for(engine, "begin")
@@ -26,7 +27,7 @@ def configure_connections(engine: Engine, *, busy_timeout_ms: int) -> None:
     """Enforce foreign keys and let readers and a writer work side by side (WAL)."""
 
     @event.listens_for(engine, "connect")
-    def _set_pragmas(dbapi_connection: SQLiteConnection, _record: Any) -> None:
+    def _set_pragmas(dbapi_connection: DBAPIConnection, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA foreign_keys = ON")

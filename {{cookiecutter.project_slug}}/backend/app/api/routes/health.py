@@ -5,8 +5,14 @@ import logging
 import anyio
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+{%- else %}
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
+{%- endif %}
 
 from app.api.deps import EngineDep
 
@@ -23,9 +29,15 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+{% if cookiecutter.sqlalchemy_mode == "async" -%}
+async def _ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+{%- else -%}
 def _ping(engine: Engine) -> None:
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+{%- endif %}
 
 
 @router.get(
@@ -36,8 +48,13 @@ async def ready(engine: EngineDep) -> JSONResponse:
     """The database answers a trivial query within two seconds."""
     try:
         with anyio.fail_after(READINESS_TIMEOUT_SECONDS):
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+            # Cancelled at the limit: a hung connection attempt is abandoned and discarded.
+            await _ping(engine)
+{%- else %}
             # A hung connection attempt cannot be interrupted, only left behind in its thread.
             await anyio.to_thread.run_sync(_ping, engine, abandon_on_cancel=True)
+{%- endif %}
     except TimeoutError:
         logger.warning("Database did not answer within %s s", READINESS_TIMEOUT_SECONDS)
     except SQLAlchemyError as error:

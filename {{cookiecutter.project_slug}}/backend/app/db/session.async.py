@@ -1,0 +1,99 @@
+"""Engine and session lifecycle: one session per request, one owner of its transaction."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import lru_cache
+
+{% if cookiecutter.database == "postgresql" -%}
+from sqlalchemy import make_url
+{% endif -%}
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.core.config import Settings, get_settings
+from app.db import sqlite
+
+# Bound per use, so importing this module never builds an engine. Objects stay readable after
+# commit without another query (an async session cannot load lazily), and a session bound to a
+# connection that is already in a transaction works inside a SAVEPOINT, which is how the tests
+# isolate themselves.
+SessionLocal = async_sessionmaker(
+    autoflush=False,
+    expire_on_commit=False,
+    join_transaction_mode="create_savepoint",
+)
+
+
+def create_engine_from_settings(settings: Settings) -> AsyncEngine:
+    """Build the engine `settings.DATABASE_URL` describes; it connects on first use."""
+{%- if cookiecutter.database == "postgresql" %}
+    if make_url(settings.DATABASE_URL).get_backend_name() == "sqlite":
+        return _create_sqlite_engine(settings)
+    return create_async_engine(
+        settings.DATABASE_URL,
+        pool_pre_ping=True,
+        pool_size=settings.DB_POOL_SIZE,
+        max_overflow=settings.DB_MAX_OVERFLOW,
+        pool_timeout=settings.DB_POOL_TIMEOUT,
+        connect_args={
+            "connect_timeout": settings.DB_CONNECT_TIMEOUT,
+            # None turns psycopg's automatic server-side prepared statements off.
+            "prepare_threshold": 5 if settings.DB_PREPARED_STATEMENTS else None,
+        },
+    )
+
+
+def _create_sqlite_engine(settings: Settings) -> AsyncEngine:
+{%- endif %}
+    engine = create_async_engine(settings.DATABASE_URL, pool_pre_ping=True)
+    sqlite.use_explicit_transactions(engine.sync_engine)
+    sqlite.configure_connections(engine.sync_engine, busy_timeout_ms=settings.DB_BUSY_TIMEOUT_MS)
+    return engine
+
+
+@lru_cache
+def get_engine() -> AsyncEngine:
+    """Return the process-wide engine, created on first use.
+
+    Pooled connections belong to the event loop that opened them. The server runs one loop; code
+    that runs loops of its own (scripts, tests) awaits `get_engine().dispose()` before its loop
+    ends.
+    """
+    return create_engine_from_settings(get_settings())
+
+
+async def end_session(session: AsyncSession, *, commit: bool) -> None:
+    """Commit (or roll back) the session's transaction and give its connection back."""
+    try:
+        if commit:
+            await session.commit()
+        else:
+            await session.rollback()
+    finally:
+        await session.close()
+
+
+@asynccontextmanager
+async def session_scope(bind: AsyncEngine | AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """Yield a session whose transaction commits on success and rolls back on error."""
+    session = SessionLocal(bind=bind)
+    try:
+        yield session
+    except BaseException:
+        await end_session(session, commit=False)
+        raise
+    await end_session(session, commit=True)
+
+
+async def get_db() -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: a session per request, committed before the response is sent.
+
+    Everything runs on the event loop: no worker thread is involved at any step.
+    """
+    async with session_scope(get_engine()) as session:
+        yield session

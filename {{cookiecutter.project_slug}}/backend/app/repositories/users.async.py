@@ -1,0 +1,57 @@
+"""Queries and writes for `User`."""
+
+{%- if cookiecutter.primary_key == "uuid" %}
+
+import uuid
+{%- endif %}
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.core.errors import EmailAlreadyRegistered
+from app.models.user import User
+from app.repositories.base import BaseRepository
+
+
+def normalize_email(email: str) -> str:
+    """The form emails are stored and compared in: `Foo@Example.com` is `foo@example.com`."""
+    return email.strip().lower()
+
+
+class UserRepository(BaseRepository[User]):
+    """Users by id or email; creation relies on the unique index, not on a prior lookup."""
+
+    model = User
+
+    async def get_by_id(self, user_id: {{ "uuid.UUID" if cookiecutter.primary_key == "uuid" else "int" }}) -> User | None:
+        """Return the user with this id, or None."""
+        return await self.get(user_id)
+
+    async def get_by_email(self, email: str) -> User | None:
+        """Return the user with this email address (any letter case), or None."""
+        statement = select(User).where(User.email == normalize_email(email))
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def create(self, *, email: str, hashed_password: str, is_active: bool = True) -> User:
+        """Insert a user; raise `EmailAlreadyRegistered` when the email is taken.
+
+        The insert runs in a SAVEPOINT, so losing the race for an email leaves the session
+        usable, and the unique index decides the race instead of a check-then-insert.
+        """
+        user = User(
+            email=normalize_email(email), hashed_password=hashed_password, is_active=is_active
+        )
+        try:
+            async with self.session.begin_nested():
+                self.session.add(user)
+        except IntegrityError as error:
+            if await self.get_by_email(email) is None:
+                raise
+            raise EmailAlreadyRegistered from error
+        return user
+
+    async def set_active(self, user: User, *, is_active: bool) -> User:
+        """Activate or deactivate `user`."""
+        user.is_active = is_active
+        await self.session.flush()
+        return user

@@ -1,0 +1,107 @@
+"""The repository layer against the real test database."""
+
+{% if cookiecutter.primary_key == "uuid" -%}
+import uuid
+{% endif -%}
+from datetime import UTC
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import EmailAlreadyRegistered
+from app.core.security import hash_password, verify_password
+from app.repositories.base import MAX_PAGE_SIZE
+from app.repositories.users import UserRepository
+from tests.factories import make_user, unique_email
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_create_then_read_back(session: AsyncSession) -> None:
+    users = UserRepository(session)
+    created = await users.create(
+        email="Ada@Example.com", hashed_password=hash_password("secret-pass")
+    )
+    session.expunge_all()
+
+    by_id = await users.get_by_id(created.id)
+    by_email = await users.get_by_email("ADA@example.COM")
+
+    assert by_id is not None
+    assert by_id.email == "ada@example.com"
+    assert by_id.is_active is True
+    assert by_email is not None
+    assert by_email.id == created.id
+    assert verify_password("secret-pass", by_id.hashed_password)
+    assert not verify_password("wrong-pass", by_id.hashed_password)
+
+
+async def test_timestamps_are_timezone_aware_utc(session: AsyncSession) -> None:
+    user = await make_user(session)
+    session.expunge_all()
+
+    reloaded = await UserRepository(session).get_by_id(user.id)
+
+    assert reloaded is not None
+    assert reloaded.created_at.utcoffset() == UTC.utcoffset(None)
+    assert reloaded.updated_at.tzinfo is not None
+
+
+async def test_unknown_id_and_email_give_none(session: AsyncSession) -> None:
+    users = UserRepository(session)
+    missing_id = {{ "uuid.uuid4()" if cookiecutter.primary_key == "uuid" else "2**62" }}
+
+    assert await users.get_by_id(missing_id) is None
+    assert await users.get_by_email("nobody@example.com") is None
+
+
+async def test_duplicate_email_in_any_case_is_rejected_and_the_session_stays_usable(
+    session: AsyncSession,
+) -> None:
+    users = UserRepository(session)
+    await users.create(email="grace@example.com", hashed_password="x")
+
+    with pytest.raises(EmailAlreadyRegistered):
+        await users.create(email="GRACE@example.com", hashed_password="y")
+
+    assert await users.get_by_email("grace@example.com") is not None
+    assert (await users.create(email=unique_email(), hashed_password="z")).id is not None
+
+
+async def test_list_pages_in_id_order(session: AsyncSession) -> None:
+    created = sorted([await make_user(session) for _ in range(5)], key=lambda user: user.id)
+    users = UserRepository(session)
+
+    first_page = await users.list(limit=2, offset=0)
+    second_page = await users.list(limit=2, offset=2)
+    everything = await users.list(limit=10)
+
+    assert [user.id for user in first_page] == [user.id for user in created[:2]]
+    assert [user.id for user in second_page] == [user.id for user in created[2:4]]
+    assert len(everything) == 5
+
+
+async def test_list_caps_the_page_size(session: AsyncSession) -> None:
+    for _ in range(MAX_PAGE_SIZE + 1):
+        await make_user(session)
+
+    assert len(await UserRepository(session).list(limit=MAX_PAGE_SIZE + 50)) == MAX_PAGE_SIZE
+
+
+async def test_list_rejects_negative_bounds(session: AsyncSession) -> None:
+    with pytest.raises(ValueError, match="negative"):
+        await UserRepository(session).list(limit=-1)
+
+
+async def test_set_active_is_persisted_and_touches_updated_at(session: AsyncSession) -> None:
+    users = UserRepository(session)
+    user = await make_user(session)
+    before = user.updated_at
+
+    await users.set_active(user, is_active=False)
+    session.expunge_all()
+    reloaded = await users.get_by_id(user.id)
+
+    assert reloaded is not None
+    assert reloaded.is_active is False
+    assert reloaded.updated_at >= before
