@@ -11,23 +11,28 @@ ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
 # The value `.env.example` uses for every secret; `.env` gets a fresh random value instead.
 EXAMPLE_SECRET = "changeme"  # noqa: S105 - the value to replace, not a secret
 
-# Files that differ a lot between the SQLAlchemy modes exist twice in the template, as
-# `name.sync.py` and `name.async.py`, rather than as one file full of conditionals.
+# Files that differ a lot between the SQLAlchemy modes: the template holds each of them twice,
+# as `name.sync.py` and `name.async.py`, rather than one file full of conditionals. The chosen
+# mode's file becomes `name.py`; the other one is deleted.
 MODES = ("sync", "async")
+MODE_FILES = (
+    "backend/app/db/session.py",
+    "backend/app/repositories/base.py",
+    "backend/app/repositories/users.py",
+    "backend/tests/test_persistence.py",
+)
 
 
 def keep_mode_files(project: Path, mode: str) -> None:
-    """Rename the chosen mode's `name.<mode>.py` files to `name.py`; delete the other mode's."""
-    for path in sorted(project.rglob("*")):
-        if not path.is_file() or len(path.suffixes) < 2 or path.suffixes[-2][1:] not in MODES:
-            continue
-        if path.suffixes[-2] != f".{mode}":
-            path.unlink()
-            continue
-        target = path.with_name(Path(path.stem).stem + path.suffix)
-        if target.exists():
-            raise SystemExit(f"ERROR: both {target.name} and {path.name} are in the template")
-        path.rename(target)
+    """Keep the chosen mode's variant of every file in `MODE_FILES`."""
+    for name in MODE_FILES:
+        target = project / name
+        for variant_mode in MODES:
+            variant = target.with_name(f"{target.stem}.{variant_mode}{target.suffix}")
+            if variant_mode == mode:
+                variant.rename(target)
+            else:
+                variant.unlink()
 
 
 def write_env(project: Path) -> None:
