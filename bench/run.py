@@ -56,6 +56,8 @@ except ImportError:  # pragma: no cover - plain asyncio then
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / "bench"
+# Hand-written analysis of the gaps, copied into RESULTS.md under the tables.
+ANALYSIS = BENCH_DIR / "ANALYSIS.md"
 RAW_DIR = BENCH_DIR / "results" / "last"  # git-ignored: raw wrk output, server and suite logs
 VENV_BIN = Path(sys.executable).parent  # the virtualenv running this script has every tool
 HOST = "127.0.0.1"
@@ -1245,6 +1247,16 @@ def report(settings: Settings, outcome: Outcome, total_s: float, error: str | No
     else:
         parts.append("Not run.")
     parts.append("")
+    if ANALYSIS.is_file():
+        parts += [
+            "## Where the time goes, the gaps, and what was tried",
+            "",
+            f"From [{ANALYSIS.name}]({ANALYSIS.name}), written by hand from profiles; the tables "
+            "above are this run's.",
+            "",
+            ANALYSIS.read_text(encoding="utf-8").strip(),
+            "",
+        ]
     return "\n".join(parts)
 
 

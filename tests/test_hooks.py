@@ -66,11 +66,14 @@ def test_bad_answers_are_rejected_and_nothing_is_written(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_unknown_choice_values_are_rejected(tmp_path: Path) -> None:
-    result = bake_with(tmp_path, "database=mysql")
+@pytest.mark.parametrize(
+    "answer", ["database=mysql", "primary_key=bigserial", "sqlalchemy_mode=threads"]
+)
+def test_unknown_choice_values_are_rejected(tmp_path: Path, answer: str) -> None:
+    result = bake_with(tmp_path, answer)
 
     assert result.returncode != 0
-    assert "mysql" in result.stderr
+    assert answer.split("=")[1] in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 
