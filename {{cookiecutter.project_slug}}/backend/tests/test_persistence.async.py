@@ -5,11 +5,14 @@ import uuid
 {% endif -%}
 from datetime import UTC
 
+import anyio
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.errors import EmailAlreadyRegistered
 from app.core.security import hash_password, verify_password
+from app.db.session import session_scope
 from app.repositories.base import MAX_PAGE_SIZE
 from app.repositories.users import UserRepository
 from tests.factories import make_user, unique_email
@@ -105,3 +108,25 @@ async def test_set_active_is_persisted_and_touches_updated_at(session: AsyncSess
     assert reloaded is not None
     assert reloaded.is_active is False
     assert reloaded.updated_at >= before
+
+
+async def driver_connection(session: AsyncSession) -> object:
+    """The driver's connection under the session's transaction."""
+    connection = await session.connection()
+    return (await connection.get_raw_connection()).driver_connection
+
+
+async def test_a_cancelled_request_gives_its_connection_back_intact(engine: AsyncEngine) -> None:
+    with anyio.CancelScope() as scope:
+        async with session_scope(engine) as session:
+            await session.execute(text("SELECT 1"))
+            used = await driver_connection(session)
+            scope.cancel()
+            await anyio.sleep(1)  # cancelled here, as when a client disconnects
+    async with session_scope(engine) as session:
+        reused = await driver_connection(session)
+    await engine.dispose()
+
+    assert scope.cancelled_caught
+    # Rolled back and returned to the pool, not closed halfway through its rollback.
+    assert reused is used

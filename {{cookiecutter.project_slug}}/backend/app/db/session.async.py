@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
 
+import anyio
 {% if cookiecutter.database == "postgresql" -%}
 from sqlalchemy import make_url
 {% endif -%}
@@ -80,14 +81,20 @@ async def end_session(session: AsyncSession, *, commit: bool) -> None:
 
 @asynccontextmanager
 async def session_scope(bind: AsyncEngine | AsyncConnection) -> AsyncIterator[AsyncSession]:
-    """Yield a session whose transaction commits on success and rolls back on error."""
+    """Yield a session whose transaction commits on success and rolls back on error.
+
+    The end is shielded from cancellation (a client that disconnects, a timeout): otherwise the
+    rollback would be cancelled too, and the connection left for the garbage collector.
+    """
     session = SessionLocal(bind=bind)
     try:
         yield session
     except BaseException:
-        await end_session(session, commit=False)
+        with anyio.CancelScope(shield=True):
+            await end_session(session, commit=False)
         raise
-    await end_session(session, commit=True)
+    with anyio.CancelScope(shield=True):
+        await end_session(session, commit=True)
 
 
 async def get_db() -> AsyncIterator[AsyncSession]:
