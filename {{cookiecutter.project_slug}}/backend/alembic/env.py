@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 {%- if cookiecutter.sqlalchemy_mode == "async" %}
 from sqlalchemy import Connection, Engine, make_url, pool
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 {%- else %}
 from sqlalchemy import Connection, create_engine, make_url, pool
 {%- endif %}
@@ -82,34 +82,50 @@ def run_on(connection: Connection) -> None:
 
 
 {% if cookiecutter.sqlalchemy_mode == "async" -%}
-async def run_async_migrations() -> None:
-    """Connect with the application's async driver and migrate."""
-    engine = create_async_engine(get_settings().DATABASE_URL, poolclass=pool.NullPool)
+async def run_async_migrations(engine: AsyncEngine | None = None) -> None:
+    """Migrate through `engine`, or through an engine of its own on the application's URL."""
+    if engine is not None:
+        async with engine.connect() as connection:
+            await connection.run_sync(run_on)
+        return
+    own_engine = create_async_engine(get_settings().DATABASE_URL, poolclass=pool.NullPool)
 {%- if cookiecutter.database == "postgresql" %}
-    if engine.dialect.name == "sqlite":
+    if own_engine.dialect.name == "sqlite":
         # Foreign keys stay off here: batch mode drops and recreates tables.
-        use_explicit_transactions(engine.sync_engine)
+        use_explicit_transactions(own_engine.sync_engine)
 {%- else %}
     # Foreign keys stay off here: batch mode drops and recreates tables.
-    use_explicit_transactions(engine.sync_engine)
+    use_explicit_transactions(own_engine.sync_engine)
 {%- endif %}
-    async with engine.connect() as connection:
-        await connection.run_sync(run_on)
-    await engine.dispose()
+    try:
+        await run_async_migrations(own_engine)
+    finally:
+        await own_engine.dispose()
 
 
 def run_migrations_online() -> None:
-    """Connect to the database and migrate it."""
-    # Tests hand over a synchronous engine or connection of their own (pytest-alembic, the test
-    # set-up); otherwise the application's async driver connects.
+    """Connect to the database and migrate it.
+
+    Callers may hand over an engine or a connection in `config.attributes["connection"]` (the
+    tests and pytest-alembic do). Code that already runs an event loop cannot start another: it
+    calls `command.upgrade` inside `await async_connection.run_sync(...)`, with the synchronous
+    connection it receives there in `config.attributes["connection"]`.
+    """
     connectable = config.attributes.get("connection")
-    if isinstance(connectable, Connection):
+    if connectable is None:
+        asyncio.run(run_async_migrations())
+    elif isinstance(connectable, AsyncEngine):
+        asyncio.run(run_async_migrations(connectable))
+    elif isinstance(connectable, Connection):
         run_on(connectable)
     elif isinstance(connectable, Engine):
         with connectable.connect() as connection:
             run_on(connection)
     else:
-        asyncio.run(run_async_migrations())
+        raise TypeError(
+            f"config.attributes['connection'] must be an engine or a synchronous connection, "
+            f"not {type(connectable).__name__}"
+        )
 {%- else -%}
 def run_migrations_online() -> None:
     """Connect to the database and migrate it."""

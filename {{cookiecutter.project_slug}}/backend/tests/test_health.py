@@ -1,9 +1,8 @@
 """The liveness and readiness probes."""
 
+{% if cookiecutter.sqlalchemy_mode == "sync" -%}
 from collections.abc import Iterator
 
-{% if cookiecutter.sqlalchemy_mode == "async" -%}
-import anyio
 {% endif -%}
 import pytest
 from fastapi.testclient import TestClient
@@ -13,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy import Engine
 {%- endif %}
 
+from app.api.deps import current_engine
 from app.core.config import get_settings
-from app.db.session import create_engine_from_settings, get_engine
+from app.db.session import create_engine_from_settings
 from app.main import create_app
 {%- if cookiecutter.database == "postgresql" %}
 from tests.conftest import ON_POSTGRESQL
@@ -33,14 +33,19 @@ UNREACHABLE_DATABASE_URL = "{{ "sqlite+aiosqlite" if cookiecutter.sqlalchemy_mod
 {%- endif %}
 
 
+{% if cookiecutter.sqlalchemy_mode == "async" -%}
 @pytest.fixture
-def unreachable_engine() -> Iterator[{{ "AsyncEngine" if cookiecutter.sqlalchemy_mode == "async" else "Engine" }}]:
+def unreachable_engine() -> AsyncEngine:
+    """An engine whose database cannot be reached; the test disposes of it on its loop."""
+    settings = get_settings().model_copy(update={"DATABASE_URL": UNREACHABLE_DATABASE_URL})
+    return create_engine_from_settings(settings)
+{%- else -%}
+@pytest.fixture
+def unreachable_engine() -> Iterator[Engine]:
+    """An engine whose database cannot be reached."""
     settings = get_settings().model_copy(update={"DATABASE_URL": UNREACHABLE_DATABASE_URL})
     engine = create_engine_from_settings(settings)
     yield engine
-{%- if cookiecutter.sqlalchemy_mode == "async" %}
-    anyio.run(engine.dispose)
-{%- else %}
     engine.dispose()
 {%- endif %}
 
@@ -65,14 +70,25 @@ def test_not_ready_while_the_database_is_down_and_ready_once_it_is_back(
 ) -> None:
     app = create_app()
     with TestClient(app) as client:
-        app.dependency_overrides[get_engine] = lambda: unreachable_engine
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+        portal = client.portal
+        assert portal is not None
+        try:
+            app.dependency_overrides[current_engine] = lambda: unreachable_engine
+            down = client.get("/health/ready")
+            liveness = client.get("/health")
+            app.dependency_overrides[current_engine] = lambda: engine
+            back = client.get("/health/ready")
+        finally:
+            # Pooled connections belong to the client's event loop, which ends with the block.
+            portal.call(engine.dispose)
+            portal.call(unreachable_engine.dispose)
+{%- else %}
+        app.dependency_overrides[current_engine] = lambda: unreachable_engine
         down = client.get("/health/ready")
         liveness = client.get("/health")
-        app.dependency_overrides[get_engine] = lambda: engine
+        app.dependency_overrides[current_engine] = lambda: engine
         back = client.get("/health/ready")
-{%- if cookiecutter.sqlalchemy_mode == "async" %}
-        assert client.portal is not None
-        client.portal.call(engine.dispose)
 {%- endif %}
 
     assert down.status_code == 503

@@ -17,13 +17,25 @@ from app.repositories.users import UserRepository
 # scope="function": the session commits before the response is sent, not after it.
 {%- if cookiecutter.sqlalchemy_mode == "async" %}
 SessionDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 {%- else %}
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-EngineDep = Annotated[Engine, Depends(get_engine)]
 {%- endif %}
+
+
+# FastAPI runs a plain `def` dependency in its thread pool; these are async so that resolving
+# them never waits for a worker thread (the readiness probe's time limit starts after them).
+async def current_settings() -> Settings:
+    """The settings."""
+    return get_settings()
+
+
+async def current_engine() -> {{ "AsyncEngine" if cookiecutter.sqlalchemy_mode == "async" else "Engine" }}:
+    """The process-wide engine."""
+    return get_engine()
+
+
+SettingsDep = Annotated[Settings, Depends(current_settings)]
+EngineDep = Annotated[{{ "AsyncEngine" if cookiecutter.sqlalchemy_mode == "async" else "Engine" }}, Depends(current_engine)]
 
 
 async def get_user_repository(session: SessionDep) -> UserRepository:

@@ -1,10 +1,11 @@
 """The `/users` endpoints."""
 
-{%- if cookiecutter.primary_key == "uuid" %}
-
+{% if cookiecutter.sqlalchemy_mode == "async" -%}
+import os
+{% endif -%}
+{% if cookiecutter.primary_key == "uuid" -%}
 import uuid
-{%- else %}
-
+{%- else -%}
 from typing import Annotated
 {%- endif %}
 
@@ -21,9 +22,14 @@ from app.schemas.errors import ErrorResponse
 from app.schemas.user import UserCreate, UserRead
 
 router = APIRouter(prefix="/users", tags=["users"])
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+
+# Concurrent hashes beyond the cores only queue, holding their memory: one per core at most.
+PASSWORD_HASHING_LIMITER = anyio.CapacityLimiter(os.cpu_count() or 1)
+{%- endif %}
 {%- if cookiecutter.primary_key == "int" %}
 
-# Ids are 64-bit on PostgreSQL; anything outside that range is a malformed id (422), not a miss.
+# Ids are 64-bit integers; anything outside that range is a malformed id (422), not a miss.
 UserId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 {%- else %}
 
@@ -45,9 +51,11 @@ UserId = uuid.UUID
 {% if cookiecutter.sqlalchemy_mode == "async" %}async {% endif %}def create_user(payload: UserCreate, users: UserRepositoryDep) -> Response:
     """Create a user. Emails are unique regardless of letter case."""
 {%- if cookiecutter.sqlalchemy_mode == "async" %}
-    # Argon2 takes a quarter of a second of CPU by design: hash in a worker thread so the
-    # event loop keeps serving other requests meanwhile.
-    hashed_password = await anyio.to_thread.run_sync(hash_password, payload.password)
+    # Argon2 takes a quarter of a second of CPU and 64 MiB by design: hash in a worker thread,
+    # so the event loop keeps serving other requests, and a few at a time.
+    hashed_password = await anyio.to_thread.run_sync(
+        hash_password, payload.password, limiter=PASSWORD_HASHING_LIMITER
+    )
     user = await users.create(email=payload.email, hashed_password=hashed_password)
 {%- else %}
     user = users.create(email=payload.email, hashed_password=hash_password(payload.password))
