@@ -8,6 +8,7 @@ import pytest
 from asgi_correlation_id import CorrelationIdFilter
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.api.deps import get_user_repository
 from app.core.logging import LOG_FORMAT
@@ -153,3 +154,23 @@ def test_unexpected_errors_are_a_generic_500_logged_with_the_request_id(
     assert errors
     formatter = logging.Formatter(LOG_FORMAT)
     assert all("[trace-500]" in formatter.format(record) for record in errors)
+
+
+def test_a_database_pool_that_stays_busy_is_a_503_to_retry(
+    app: FastAPI, client: TestClient
+) -> None:
+    def exhausted_pool() -> None:
+        raise PoolTimeoutError("QueuePool limit of size 10 overflow 0 reached")
+
+    app.dependency_overrides[get_user_repository] = exhausted_pool
+
+    response = client.get(f"/users/{UNKNOWN_ID}", headers={"X-Request-ID": "trace-503"})
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "detail": "The service is busy; try again shortly.",
+        "code": "service_busy",
+    }
+    assert response.headers["Retry-After"] == "1"
+    assert response.headers["X-Request-ID"] == "trace-503"
+    assert "QueuePool" not in response.text

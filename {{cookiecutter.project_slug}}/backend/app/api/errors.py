@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.core.errors import DomainError, EmailAlreadyRegistered, UserNotFound
 
@@ -19,6 +20,8 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     EmailAlreadyRegistered: status.HTTP_409_CONFLICT,
     UserNotFound: status.HTTP_404_NOT_FOUND,
 }
+# When every pooled connection stayed busy for DB_POOL_TIMEOUT: how long a client should wait.
+RETRY_AFTER_SECONDS = 1
 # Request fields whose values must never be echoed back in an error body.
 SENSITIVE_FIELDS = frozenset({"password"})
 REDACTED = "[redacted]"
@@ -66,6 +69,16 @@ async def validation_error_handler(
     )
 
 
+async def pool_timeout_handler(_request: Request, _error: PoolTimeoutError) -> JSONResponse:
+    """No pooled connection became free in time: overload, not a bug, so a 503 to retry."""
+    logger.warning("No database connection became free in time")
+    return JSONResponse(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        content={"detail": "The service is busy; try again shortly.", "code": "service_busy"},
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 async def unhandled_error_handler(request: Request, error: Exception) -> JSONResponse:
     """A generic 500 with the request id; the details go to the log, never to the client."""
     request_id = correlation_id.get()
@@ -82,6 +95,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register every handler above on `app`."""
     app.exception_handler(DomainError)(domain_error_handler)
     app.exception_handler(RequestValidationError)(validation_error_handler)
+    app.exception_handler(PoolTimeoutError)(pool_timeout_handler)
     # A handler for Exception runs in Starlette's outermost middleware, outside the request-id
     # middleware: that is why it sets the header itself.
     app.exception_handler(Exception)(unhandled_error_handler)
