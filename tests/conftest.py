@@ -7,7 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,6 @@ VENV_BIN = Path(sys.executable).parent
 DATABASES = ("sqlite", "postgresql")
 PRIMARY_KEYS = ("uuid", "int")
 SQLALCHEMY_MODES = ("sync", "async")
-COMBINATIONS = [
-    (database, key, mode)
-    for database in DATABASES
-    for key in PRIMARY_KEYS
-    for mode in SQLALCHEMY_MODES
-]
 # Plugins of the template's environment that a baked project does not use.
 FOREIGN_PLUGINS = "-p no:cookies -p no:pytest_benchmark"
 
@@ -40,6 +34,14 @@ class Combination:
     @property
     def id(self) -> str:
         return f"{self.database}-{self.primary_key}-{self.sqlalchemy_mode}"
+
+
+COMBINATIONS = [
+    Combination(database, key, mode)
+    for database in DATABASES
+    for key in PRIMARY_KEYS
+    for mode in SQLALCHEMY_MODES
+]
 
 
 @dataclass
@@ -128,7 +130,7 @@ def recreate_database(server_url: str, name: str) -> None:
 def combination_params(databases: tuple[str, ...] = DATABASES) -> list[Any]:
     """pytest params for every combination, grouped so that one worker bakes each once."""
     params = []
-    for combination in (Combination(*answers) for answers in COMBINATIONS):
+    for combination in COMBINATIONS:
         if combination.database not in databases:
             continue
         marks = [pytest.mark.xdist_group(combination.id)]
@@ -156,17 +158,9 @@ def bake(
     cookies_session: Any,
     tmp_path_factory: pytest.TempPathFactory,
     combination: Combination,
-    **extra: str,
 ) -> Baked:
     """Bake `combination` and prepare a stand-in virtualenv for its Makefile."""
-    result = cookies_session.bake(
-        extra_context={
-            "database": combination.database,
-            "primary_key": combination.primary_key,
-            "sqlalchemy_mode": combination.sqlalchemy_mode,
-            **extra,
-        }
-    )
+    result = cookies_session.bake(extra_context=asdict(combination))
     assert result.exit_code == 0, result.exception
     assert result.exception is None
     project = Path(result.project_path)
@@ -175,9 +169,20 @@ def bake(
     venv = tmp_path_factory.mktemp(f"venv-{combination.id}")
     (venv / "bin").symlink_to(VENV_BIN, target_is_directory=True)
     (venv / ".installed").touch()
+    # Not inherited from the template's run: its databases, its pytest and pytest-xdist
+    # variables (the project's suite would believe it runs on a worker already), and
+    # PYTHONDONTWRITEBYTECODE: a project keeps its bytecode, as on a developer's machine, or
+    # every command (pytest, alembic, uvicorn) recompiles it and re-rewrites its test modules.
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DATABASE_URL", "TEST_DATABASE_URL", "PYTHONDONTWRITEBYTECODE"}
+        and not name.startswith("PYTEST_")
+    }
     env = {
-        **os.environ,
+        **inherited,
         "VENV": str(venv),
+        "PYTEST_ADDOPTS": FOREIGN_PLUGINS,
         # One cache per xdist worker, shared by its bakes: the libraries are checked once,
         # each project's own modules again (mypy compares their hashes).
         "MYPY_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "mypy-cache"),
@@ -186,16 +191,6 @@ def bake(
         "GIT_COMMITTER_NAME": "Template Tests",
         "GIT_COMMITTER_EMAIL": "tests@example.com",
     }
-    env.pop("DATABASE_URL", None)
-    env.pop("TEST_DATABASE_URL", None)
-    # The template's own pytest-xdist worker variables would make the project's suite believe
-    # it runs on a worker already.
-    for name in [name for name in env if name.startswith("PYTEST_")]:
-        del env[name]
-    env["PYTEST_ADDOPTS"] = FOREIGN_PLUGINS
-    # A project keeps its bytecode, as on a developer's machine: without it every command
-    # (pytest, alembic, uvicorn) recompiles the project and re-rewrites its test modules.
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if combination.database == "postgresql":
         server = require_postgres()
         name = f"tpl_{combination.id.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
