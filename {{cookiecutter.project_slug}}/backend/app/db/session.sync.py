@@ -1,9 +1,9 @@
 """Engine and session lifecycle: one session per request, one owner of its transaction."""
 
-from collections.abc import AsyncIterator, Callable, Iterator
+import math
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from functools import lru_cache, partial
-from typing import Any
 
 import anyio
 from sqlalchemy import Connection, Engine, create_engine{% if cookiecutter.database == "postgresql" %}, make_url{% endif %}
@@ -20,6 +20,10 @@ SessionLocal = sessionmaker(
     expire_on_commit=False,
     join_transaction_mode="create_savepoint",
 )
+
+# The threads that end request sessions: never the pool the routes share, and never waited for,
+# since routes waiting in that pool may be waiting for the very locks a session end releases.
+_SESSION_END_THREADS = anyio.CapacityLimiter(math.inf)
 
 
 def create_engine_from_settings(settings: Settings) -> Engine:
@@ -88,21 +92,21 @@ async def get_db() -> AsyncIterator[Session]:
     """FastAPI dependency: a session per request, committed before the response is sent.
 
     The session is synchronous, the dependency is not: opening a session does no I/O, so only
-    its end needs a worker thread. That thread comes from a limiter of its own, never from the
-    pool the routes share, so a request holding locks can always release them.
+    its end needs a worker thread, from `_SESSION_END_THREADS`, so a request holding locks can
+    always release them.
     """
     session = SessionLocal(bind=get_engine())
     try:
         yield session
     except BaseException:
         with anyio.CancelScope(shield=True):
-            await _in_own_thread(end_session, session, commit=False)
+            await _end_in_thread(session, commit=False)
         raise
     with anyio.CancelScope(shield=True):
-        await _in_own_thread(end_session, session, commit=True)
+        await _end_in_thread(session, commit=True)
 
 
-async def _in_own_thread(function: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+async def _end_in_thread(session: Session, *, commit: bool) -> None:
     await anyio.to_thread.run_sync(
-        partial(function, *args, **kwargs), limiter=anyio.CapacityLimiter(1)
+        partial(end_session, session, commit=commit), limiter=_SESSION_END_THREADS
     )
