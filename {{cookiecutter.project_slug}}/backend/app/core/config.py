@@ -57,18 +57,19 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> Self:
         url = make_url(self.DATABASE_URL)
-{%- if cookiecutter.database == "postgresql" %}
-        if url.drivername in {"postgres", "postgresql"}:
-            # A bare postgresql:// would pick psycopg2, which this project does not install.
-            url = url.set(drivername="postgresql+psycopg")
 {%- if cookiecutter.sqlalchemy_mode == "async" %}
         if url.drivername in {"sqlite", "sqlite+pysqlite"}:
             # The async engine needs an asyncio driver.
             url = url.set(drivername="sqlite+aiosqlite")
-        if url.drivername not in {"postgresql+psycopg", "sqlite+aiosqlite"}:
+{%- set sqlite_drivers = '"sqlite+aiosqlite"' %}
 {%- else %}
-        if url.drivername not in {"postgresql+psycopg", "sqlite", "sqlite+pysqlite"}:
+{%- set sqlite_drivers = '"sqlite", "sqlite+pysqlite"' %}
 {%- endif %}
+{%- if cookiecutter.database == "postgresql" %}
+        if url.drivername in {"postgres", "postgresql"}:
+            # A bare postgresql:// would pick psycopg2, which this project does not install.
+            url = url.set(drivername="postgresql+psycopg")
+        if url.drivername not in {"postgresql+psycopg", {{ sqlite_drivers }}}:
             raise ValueError(
                 f"DATABASE_URL must be a postgresql+psycopg:// (or sqlite:///) URL, "
                 f"not {url.drivername}://"
@@ -77,20 +78,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"DATABASE_URL keeps the example secret in {self.ENVIRONMENT}: set a secret"
             )
-        self.DATABASE_URL = url.render_as_string(hide_password=False)
 {%- else %}
-{%- if cookiecutter.sqlalchemy_mode == "async" %}
-        if url.drivername in {"sqlite", "sqlite+pysqlite"}:
-            # The async engine needs an asyncio driver.
-            url = url.set(drivername="sqlite+aiosqlite")
-        if url.drivername != "sqlite+aiosqlite":
-            raise ValueError(f"DATABASE_URL must be a sqlite:/// URL, not {url.drivername}://")
-        self.DATABASE_URL = url.render_as_string(hide_password=False)
-{%- else %}
-        if url.drivername not in {"sqlite", "sqlite+pysqlite"}:
+        if url.drivername {% if cookiecutter.sqlalchemy_mode == "async" %}!= "sqlite+aiosqlite"{% else %}not in {"sqlite", "sqlite+pysqlite"}{% endif %}:
             raise ValueError(f"DATABASE_URL must be a sqlite:/// URL, not {url.drivername}://")
 {%- endif %}
-{%- endif %}
+        self.DATABASE_URL = url.render_as_string(hide_password=False)
         if self.PASSWORD_MIN_LENGTH > self.PASSWORD_MAX_LENGTH:
             raise ValueError("PASSWORD_MIN_LENGTH must not exceed PASSWORD_MAX_LENGTH")
         return self
