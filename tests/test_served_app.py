@@ -3,142 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx2
-import pytest
-from sqlalchemy import make_url
 
-from tests.conftest import (
-    Baked,
-    Combination,
-    drop_database,
-    each_combination,
-    each_postgresql_combination,
-    postgres_server_url,
-    recreate_database,
-)
-from tests.tcp_proxy import TcpProxy
+from tests.conftest import Baked, Served, each_combination, each_postgresql_combination
 
 CONCURRENT_SIGN_UPS = 50
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Served:
-    url: str
-    proxy: TcpProxy | None
-
-
-@pytest.fixture(scope="session")
-def servers() -> Iterator[tuple[ExitStack, dict[Combination, Served]]]:
-    """Servers by combination, started on first use and stopped at the end of the session."""
-    with ExitStack() as stack:
-        yield stack, {}
-
-
-@pytest.fixture
-def served(
-    baked: Baked,
-    servers: tuple[ExitStack, dict[Combination, Served]],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Served:
-    """The project served for the test's combination, one server per combination."""
-    stack, running = servers
-    if baked.combination not in running:
-        directory = tmp_path_factory.mktemp(f"served-{baked.combination.id}")
-        running[baked.combination] = stack.enter_context(serving(baked, directory))
-    return running[baked.combination]
-
-
-@contextmanager
-def serving(baked: Baked, directory: Path) -> Iterator[Served]:
-    """The project migrated and served on a free port; PostgreSQL is reached through a proxy."""
-    proxy: TcpProxy | None = None
-    database_name = ""
-    if baked.combination.database == "postgresql":
-        server = postgres_server_url()
-        assert server is not None
-        database_name = f"{make_url(baked.env['TEST_DATABASE_URL']).database}_served"
-        recreate_database(server, database_name)
-        direct = make_url(server).set(database=database_name)
-        proxy = TcpProxy(direct.host or "127.0.0.1", direct.port or 5432)
-        proxy.start()
-        migrate_url = direct.render_as_string(hide_password=False)
-        serve_url = direct.set(host="127.0.0.1", port=proxy.port).render_as_string(
-            hide_password=False
-        )
-    else:
-        migrate_url = serve_url = f"sqlite:///{directory / 'served.db'}"
-    baked.run(
-        str(Path(baked.env["VENV"]) / "bin/alembic"),
-        "-c",
-        "backend/alembic.ini",
-        "upgrade",
-        "head",
-        env={"DATABASE_URL": migrate_url},
-    )
-    port = free_port()
-    env = {
-        **baked.env,
-        "DATABASE_URL": serve_url,
-        "LOG_LEVEL": "WARNING",
-        # Argon2 at full strength would make 50 sign-ups a benchmark, not a test.
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST_KIB": "1024",
-        "ARGON2_PARALLELISM": "1",
-    }
-    process = subprocess.Popen(
-        [
-            str(Path(baked.env["VENV"]) / "bin/uvicorn"),
-            "--factory",
-            "app.main:create_app",
-            "--app-dir",
-            "backend",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=baked.path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            assert process.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the server did not start within 30 s"
-            time.sleep(0.1)
-        yield Served(url, proxy)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if proxy is not None:
-            proxy.stop()
-            server = postgres_server_url()
-            assert server is not None
-            drop_database(server, database_name)
 
 
 async def sign_up_at_once(url: str, count: int) -> Counter[int]:
