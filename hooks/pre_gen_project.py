@@ -21,6 +21,9 @@ CHOICES = {
 }
 SLUG_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 SLUG_MAX_LENGTH = 40  # leaves room for "_test_gw12" within PostgreSQL's 63-byte database names
+# cookiecutter.json's project_slug for an empty project_name. Cookiecutter creates the project
+# folder before this hook runs; an empty slug would make that folder the output directory itself.
+NAMELESS_SLUG = "_project_name_is_empty_"
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 # Packages inside every generated project, and the distributions it depends on: a project
 # named after one of them could not install or import itself.
@@ -43,32 +46,45 @@ RESERVED_NAMES = frozenset(
 )
 
 
-def slug_error(slug: str) -> str | None:
-    """Explain why `slug` cannot name the project, or return None when it can."""
-    if not SLUG_PATTERN.fullmatch(slug):
-        return (
+def slug_errors(slug: str) -> list[str]:
+    """Why `slug` cannot name the project, one line per problem; none when it can."""
+    if not slug:
+        return ["project_slug is empty: give the project a lowercase Python identifier as its slug"]
+    found: list[str] = []
+    if slug != slug.lower():
+        found.append(f"project_slug {slug!r} has upper-case letters: use lower case")
+    if "-" in slug:
+        found.append(f"project_slug {slug!r} has hyphens: use underscores")
+    if not SLUG_PATTERN.fullmatch(slug.lower().replace("-", "_")):
+        found.append(
             f"project_slug {slug!r} is not a lowercase Python identifier: use a-z, 0-9 and _, "
             "starting with a letter"
         )
     if len(slug) > SLUG_MAX_LENGTH:
-        return f"project_slug {slug!r} is longer than {SLUG_MAX_LENGTH} characters"
+        found.append(f"project_slug {slug!r} is longer than {SLUG_MAX_LENGTH} characters")
+    if found:
+        return found
     if keyword.iskeyword(slug) or keyword.issoftkeyword(slug):
-        return f"project_slug {slug!r} is a Python keyword: choose another name"
+        return [f"project_slug {slug!r} is a Python keyword: choose another name"]
     if slug in sys.stdlib_module_names:
-        return f"project_slug {slug!r} shadows the standard library module {slug!r}: rename it"
+        return [f"project_slug {slug!r} shadows the standard library module {slug!r}: rename it"]
     if slug in RESERVED_NAMES:
-        return f"project_slug {slug!r} shadows a package the project uses: choose another name"
-    return None
+        return [f"project_slug {slug!r} shadows a package the project uses: choose another name"]
+    return []
+
+
+def name_errors(name: str, slug: str) -> list[str]:
+    """Problems with the project's name and slug, one line each."""
+    if name.strip():
+        return slug_errors(slug)
+    if slug == NAMELESS_SLUG:
+        return ["project_name is empty, and project_slug is made from it: give the project a name"]
+    return ["project_name is empty: give the project a name", *slug_errors(slug)]
 
 
 def errors(answers: dict[str, object]) -> list[str]:
     """Every problem with the answers, one line each."""
-    found: list[str] = []
-    if not str(answers["project_name"]).strip():
-        found.append("project_name is empty: give the project a name")
-    slug_problem = slug_error(str(answers["project_slug"]))
-    if slug_problem:
-        found.append(slug_problem)
+    found = name_errors(str(answers["project_name"]), str(answers["project_slug"]))
     email = str(answers["author_email"])
     if not EMAIL_PATTERN.fullmatch(email):
         found.append(f"author_email {email!r} is not an email address (expected name@example.com)")
