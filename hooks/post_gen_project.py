@@ -16,9 +16,14 @@ EXAMPLE_SECRET = "changeme"  # noqa: S105 - the value to replace, not a secret
 # mode's file becomes `name.py`; the other one is deleted.
 MODES = ("sync", "async")
 MODE_FILES = (
+    "backend/app/api/deps.py",
+    "backend/app/api/routes/auth.py",
+    "backend/app/api/routes/users.py",
     "backend/app/db/session.py",
     "backend/app/repositories/base.py",
+    "backend/app/repositories/refresh_tokens.py",
     "backend/app/repositories/users.py",
+    "backend/app/superuser.py",
     "backend/tests/test_persistence.py",
 )
 
@@ -36,11 +41,17 @@ def keep_mode_files(project: Path, mode: str) -> None:
 
 
 def write_env(project: Path) -> None:
-    """Create `.env` from `.env.example`, with a new random value for every secret."""
+    """Create `.env` from `.env.example`, with new random values for the secrets.
+
+    The token signing key gets a value of its own; the database password, which appears in
+    more than one line, gets one value everywhere.
+    """
     example = (project / ".env.example").read_text(encoding="utf-8")
-    secret = secrets.token_urlsafe(24)
+    signing_key = f"SECRET_KEY={secrets.token_urlsafe(48)}"
+    content = example.replace(f"SECRET_KEY={EXAMPLE_SECRET}", signing_key)
+    content = content.replace(EXAMPLE_SECRET, secrets.token_urlsafe(24))
     env = project / ".env"
-    env.write_text(example.replace(EXAMPLE_SECRET, secret), encoding="utf-8")
+    env.write_text(content, encoding="utf-8")
     env.chmod(0o600)
 
 

@@ -94,13 +94,18 @@ def postgres_server_url() -> str | None:
     return os.environ.get("TEST_DATABASE_URL") or None
 
 
+def running_in_ci() -> bool:
+    """CI is set to anything but false or 0: services write true, 1 or their own name."""
+    return os.environ.get("CI", "").strip().lower() not in {"", "false", "0"}
+
+
 def require_postgres() -> str:
     """The server URL, or skip (outside CI) / fail (in CI) when there is none."""
     url = postgres_server_url()
     if url:
         return url
     reason = "no PostgreSQL server configured: set TEST_DATABASE_URL to run the PostgreSQL half"
-    if os.environ.get("CI", "").lower() == "true":
+    if running_in_ci():
         pytest.fail(f"CI requires PostgreSQL: {reason}")
     pytest.skip(reason)
 
@@ -174,6 +179,9 @@ def bake(
     # newer than pyproject.toml: point it at the template's environment instead.
     venv = tmp_path_factory.mktemp(f"venv-{combination.id}")
     (venv / "bin").symlink_to(VENV_BIN, target_is_directory=True)
+    # `$(VENV)/bin/python` finds its packages through these, as in a real virtualenv.
+    (venv / "lib").symlink_to(VENV_BIN.parent / "lib", target_is_directory=True)
+    (venv / "pyvenv.cfg").symlink_to(VENV_BIN.parent / "pyvenv.cfg")
     (venv / ".installed").touch()
     # Not inherited from the template's run: its databases, its pytest and pytest-xdist
     # variables (the project's suite would believe it runs on a worker already), and
@@ -231,10 +239,18 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# The served projects' token signing key, so that tests can forge what an attacker cannot.
+SERVED_SECRET_KEY = "served-test-signing-key-" + "k" * 32
+
+
 @dataclass
 class Served:
+    """A served project: its address, the database it serves, and what signs its tokens."""
+
     url: str
     proxy: TcpProxy | None
+    database_url: str
+    secret_key: str
 
 
 @pytest.fixture(scope="session")
@@ -290,6 +306,7 @@ def serving(baked: Baked, directory: Path) -> Iterator[Served]:
         **baked.env,
         "DATABASE_URL": serve_url,
         "LOG_LEVEL": "WARNING",
+        "SECRET_KEY": SERVED_SECRET_KEY,
         # Argon2 at full strength would make 50 sign-ups a benchmark, not a test.
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST_KIB": "1024",
@@ -324,7 +341,7 @@ def serving(baked: Baked, directory: Path) -> Iterator[Served]:
             assert process.poll() is None, "the server exited"
             assert time.monotonic() < deadline, "the server did not start within 30 s"
             time.sleep(0.1)
-        yield Served(url, proxy)
+        yield Served(url, proxy, migrate_url, SERVED_SECRET_KEY)
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -72,9 +72,11 @@ def test_a_model_change_is_caught_then_migrated_checked_and_undone(
     assert "nickname" in suite.stdout
 
     # The documented workflow: autogenerate, upgrade, check, downgrade.
+    versions = project.path / "backend/alembic/versions"
+    next_number = len(list(versions.glob("[0-9][0-9][0-9][0-9]_*.py"))) + 1
     project.make("db-revision", msg="add nickname")
-    revision = project.path / "backend/alembic/versions/0002_add_nickname.py"
-    assert revision.is_file()
+    revision = versions / f"{next_number:04d}_add_nickname.py"
+    assert revision.is_file(), sorted(path.name for path in versions.iterdir())
     assert "nickname" in revision.read_text(encoding="utf-8")
     project.run(str(venv_bin / "ruff"), "check", str(revision))
     project.run(str(venv_bin / "ruff"), "format", "--check", str(revision))

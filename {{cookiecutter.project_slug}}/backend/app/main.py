@@ -4,10 +4,11 @@ import re
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from app.api.errors import REQUEST_ID_HEADER, install_error_handlers
 from app.api.router import api_router
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 
 # Ids a client or a proxy may pass in; anything else is replaced by a fresh one.
@@ -19,11 +20,16 @@ def is_valid_request_id(value: str) -> bool:
     return REQUEST_ID_PATTERN.fullmatch(value) is not None
 
 
-def create_app() -> FastAPI:
-    """Build the application from the current settings."""
-    settings = get_settings()
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application from `settings`, by default the process's."""
+    settings = settings or get_settings()
     configure_logging(settings.LOG_LEVEL)
-    app = FastAPI(title=settings.PROJECT_NAME)
+    if settings.docs_enabled:
+        # /docs and /redoc load their scripts and styles from this app, not from a CDN.
+        app = FastAPIOffline(title=settings.PROJECT_NAME, static_url="/docs/static")
+    else:
+        # Without a schema there are no /docs and /redoc either.
+        app = FastAPI(title=settings.PROJECT_NAME, openapi_url=None)
     app.add_middleware(
         CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, validator=is_valid_request_id
     )

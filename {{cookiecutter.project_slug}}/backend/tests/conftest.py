@@ -8,11 +8,12 @@ import os
 import shutil
 import tempfile
 {%- if cookiecutter.sqlalchemy_mode == "async" %}
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 {%- else %}
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 {%- endif %}
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 from alembic import command
@@ -33,6 +34,8 @@ from sqlalchemy.orm import Session
 from app.core.config import get_settings
 from app.db.session import SessionLocal, get_db, get_engine, session_scope
 from app.main import create_app
+
+T = TypeVar("T")
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 _DATABASE_DIRECTORY = tempfile.mkdtemp(prefix="{{ cookiecutter.project_slug }}-tests-")
@@ -172,6 +175,12 @@ async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
     await session.close()
 
 
+class InAppTransaction(Protocol):
+    """Runs `work` on a session inside the transaction the app's requests use in this test."""
+
+    def __call__(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T: ...
+
+
 @pytest.fixture
 def app() -> FastAPI:
     """The application; `client` runs its requests inside the test's transaction."""
@@ -179,24 +188,52 @@ def app() -> FastAPI:
 
 
 @pytest.fixture
-def client(app: FastAPI, engine: AsyncEngine) -> Iterator[TestClient]:
+def open_client(app: FastAPI) -> Iterator[TestClient]:
     """A client of `app` that turns server errors into 500 responses, as a real server does.
 
-    The client serves the app on an event loop of its own, in a thread. The test's connection
-    is opened on that loop, through the client's portal, so requests can share it.
+    The client serves the app on an event loop of its own, in a thread, reached through its
+    portal.
     """
     with TestClient(app, raise_server_exceptions=False) as client:
-        portal = client.portal
-        assert portal is not None  # set while the client is open
-        connection = portal.call(begin_test_transaction, engine)
-
-        async def get_test_db() -> AsyncIterator[AsyncSession]:
-            async with session_scope(connection) as session:
-                yield session
-
-        app.dependency_overrides[get_db] = get_test_db
         yield client
-        portal.call(roll_back_test_transaction, connection, engine)
+
+
+@pytest.fixture
+def app_connection(open_client: TestClient, engine: AsyncEngine) -> Iterator[AsyncConnection]:
+    """The test's connection, opened on the client's event loop so that requests can share it."""
+    portal = open_client.portal
+    assert portal is not None  # set while the client is open
+    connection = portal.call(begin_test_transaction, engine)
+    yield connection
+    portal.call(roll_back_test_transaction, connection, engine)
+
+
+@pytest.fixture
+def client(app: FastAPI, open_client: TestClient, app_connection: AsyncConnection) -> TestClient:
+    """The open client, its requests running inside the test's transaction."""
+
+    async def get_test_db() -> AsyncIterator[AsyncSession]:
+        async with session_scope(app_connection) as session:
+            yield session
+
+    app.dependency_overrides[get_db] = get_test_db
+    return open_client
+
+
+@pytest.fixture
+def in_app_transaction(client: TestClient, app_connection: AsyncConnection) -> InAppTransaction:
+    """Run repository code where the app's requests will see it, on the client's event loop."""
+    portal = client.portal
+    assert portal is not None
+
+    def run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async def scoped() -> T:
+            async with session_scope(app_connection) as session:
+                return await work(session)
+
+        return portal.call(scoped)
+
+    return run
 {%- else -%}
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
@@ -252,4 +289,21 @@ def client(app: FastAPI) -> Iterator[TestClient]:
     """A client of `app` that turns server errors into 500 responses, as a real server does."""
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
+
+
+class InAppTransaction(Protocol):
+    """Runs `work` on a session inside the transaction the app's requests use in this test."""
+
+    def __call__(self, work: Callable[[Session], T]) -> T: ...
+
+
+@pytest.fixture
+def in_app_transaction(connection: Connection) -> InAppTransaction:
+    """Run repository code where the app's requests will see it."""
+
+    def run(work: Callable[[Session], T]) -> T:
+        with session_scope(connection) as session:
+            return work(session)
+
+    return run
 {%- endif %}

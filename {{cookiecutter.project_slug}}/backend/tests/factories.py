@@ -1,10 +1,12 @@
 """Small builders for test data: each call makes new, independent rows."""
 
 from itertools import count
+from typing import Any
 
-{% if cookiecutter.sqlalchemy_mode == "async" -%}
+from fastapi.testclient import TestClient
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
 from sqlalchemy.ext.asyncio import AsyncSession
-{%- else -%}
+{%- else %}
 from sqlalchemy.orm import Session
 {%- endif %}
 
@@ -22,12 +24,59 @@ UNKNOWN_ID = {{ '"00000000-0000-4000-8000-000000000000"' if cookiecutter.primary
 def unique_email(prefix: str = "user") -> str:
     """An email address no other call returns."""
     return f"{prefix}{next(_sequence)}@example.com"
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
 
 
-{{ "async " if cookiecutter.sqlalchemy_mode == "async" }}def make_user(
-    session: {{ "AsyncSession" if cookiecutter.sqlalchemy_mode == "async" else "Session" }}, *, email: str | None = None, password: str = DEFAULT_PASSWORD
+async def make_user(
+    session: AsyncSession,
+    *,
+    email: str | None = None,
+    password: str = DEFAULT_PASSWORD,
+    is_superuser: bool = False,
 ) -> User:
     """Create a user through the repository, as the API does."""
-    return {{ "await " if cookiecutter.sqlalchemy_mode == "async" }}UserRepository(session).create(
-        email=email or unique_email(), hashed_password=hash_password(password)
+    return await UserRepository(session).create(
+        email=email or unique_email(),
+        hashed_password=hash_password(password),
+        is_superuser=is_superuser,
     )
+{%- else %}
+
+
+def make_user(
+    session: Session,
+    *,
+    email: str | None = None,
+    password: str = DEFAULT_PASSWORD,
+    is_superuser: bool = False,
+) -> User:
+    """Create a user through the repository, as the API does."""
+    return UserRepository(session).create(
+        email=email or unique_email(),
+        hashed_password=hash_password(password),
+        is_superuser=is_superuser,
+    )
+{%- endif %}
+
+
+def sign_up(client: TestClient, **fields: Any) -> Any:
+    """POST /users with a fresh email and the default password, unless `fields` say otherwise."""
+    body = {"email": unique_email(), "password": DEFAULT_PASSWORD} | fields
+    return client.post("/users", json=body)
+
+
+def log_in(client: TestClient, email: str, password: str = DEFAULT_PASSWORD) -> Any:
+    """POST /auth/token with the OAuth2 password form."""
+    return client.post("/auth/token", data={"username": email, "password": password})
+
+
+def bearer(access_token: str) -> dict[str, str]:
+    """The header that authenticates a request."""
+    return {"Authorization": f"Bearer {access_token}"}
+
+
+def signed_up_and_logged_in(client: TestClient) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new user's JSON and the token pair of its login."""
+    user = sign_up(client).json()
+    tokens = log_in(client, user["email"]).json()
+    return user, tokens

@@ -1,14 +1,40 @@
 """Settings: URLs are checked and normalised, and unsafe values refused where they matter."""
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from app.core.config import Settings
+{%- if cookiecutter.database == "postgresql" %}
+
+PRODUCTION_URL = "postgresql+psycopg://app:a-real-secret@db:5432/app"
+{%- else %}
+
+PRODUCTION_URL = "sqlite:///./app.db"
+{%- endif %}
 
 
-def settings(**values: object) -> Settings:
-    """Settings from `values` and the defaults only: no environment, no `.env`."""
-    return Settings.model_validate(values)
+class IsolatedSettings(Settings):
+    """Settings that read neither the environment nor `.env`."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        del settings_cls, env_settings, dotenv_settings, file_secret_settings
+        return (init_settings,)
+
+
+def settings(**values: Any) -> Settings:
+    """Settings from `values` and the defaults only."""
+    return IsolatedSettings(**values)
 {%- if cookiecutter.database == "postgresql" %}
 
 
@@ -77,3 +103,52 @@ def test_argon2_defaults_are_production_strength() -> None:
 
     assert defaults["ARGON2_TIME_COST"].default >= 2
     assert defaults["ARGON2_MEMORY_COST_KIB"].default >= 19 * 1024
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": "changeme"}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": "s" * 31}, "at least 32 bytes"),
+        ({"SECRET_KEY": "s" * 32, "SECRET_KEY_PREVIOUS": "old"}, "SECRET_KEY_PREVIOUS"),
+    ],
+)
+def test_weak_secret_keys_are_refused_outside_development(
+    environment: str, values: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        settings(ENVIRONMENT=environment, **{"DATABASE_URL": PRODUCTION_URL} | values)
+
+
+def test_a_strong_secret_key_is_accepted_in_production() -> None:
+    loaded = settings(
+        ENVIRONMENT="production",
+        DATABASE_URL=PRODUCTION_URL,
+        SECRET_KEY="k" * 32,
+        SECRET_KEY_PREVIOUS=f"{'o' * 32}, {'p' * 40}",
+    )
+
+    assert loaded.token_verification_keys == ("k" * 32, "o" * 32, "p" * 40)
+    assert loaded.docs_enabled is False
+
+
+@pytest.mark.parametrize("environment", ["development", "test"])
+def test_development_works_without_a_secret_key(environment: str) -> None:
+    first, second = settings(ENVIRONMENT=environment), settings(ENVIRONMENT=environment)
+
+    assert len(first.secret_key) >= 32
+    assert first.secret_key != second.secret_key  # random, never a constant someone could know
+    assert first.docs_enabled is True
+
+
+def test_docs_can_be_turned_on_in_production() -> None:
+    loaded = settings(
+        ENVIRONMENT="production",
+        DATABASE_URL=PRODUCTION_URL,
+        SECRET_KEY="k" * 32,
+        DOCS_ENABLED=True,
+    )
+
+    assert loaded.docs_enabled is True

@@ -8,8 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter
 
+from app.schemas.auth import TokenPair
 from app.schemas.errors import ErrorResponse
 from app.schemas.user import UserRead
+from tests.factories import bearer, signed_up_and_logged_in
 
 # The fixture's transaction is shared by all examples of a test and rolled back at its end.
 EXAMPLES = settings(
@@ -44,14 +46,17 @@ class ValidationErrorBody(BaseModel):
     detail: list[dict[str, Any]]
 
 
-def assert_matches_schema(status_code: int, body: Any) -> None:
-    expected: dict[int, type[BaseModel]] = {
-        200: UserRead,
-        201: UserRead,
-        404: ErrorResponse,
-        409: ErrorResponse,
-        422: ValidationErrorBody,
-    }
+ERRORS: dict[int, type[BaseModel]] = {
+    401: ErrorResponse,
+    403: ErrorResponse,
+    404: ErrorResponse,
+    409: ErrorResponse,
+    422: ValidationErrorBody,
+}
+
+
+def assert_matches_schema(status_code: int, body: Any, success: type[BaseModel] = UserRead) -> None:
+    expected: dict[int, type[BaseModel]] = {200: success, 201: success} | ERRORS
     assert status_code in expected, status_code
     TypeAdapter(expected[status_code]).validate_python(body)
 
@@ -70,15 +75,70 @@ printable_ascii = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E),
 
 
 @EXAMPLES
-@given(user_id=path_segments)
-def test_get_user_never_fails_on_the_server(client: TestClient, user_id: str) -> None:
-    response = client.get(f"/users/{quote(user_id, safe='')}")
+@given(user_id=path_segments, authenticated=st.booleans())
+def test_get_user_never_fails_on_the_server(
+    client: TestClient, user_id: str, authenticated: bool
+) -> None:
+    headers = bearer(signed_up_and_logged_in(client)[1]["access_token"]) if authenticated else {}
+
+    response = client.get(f"/users/{quote(user_id, safe='')}", headers=headers)
 
     assert response.status_code < 500
     body = response.json()
     if response.status_code == 404 and "code" not in body:
         return  # an id that decodes to another path ("a/b") is not a route at all
     assert_matches_schema(response.status_code, body)
+
+
+@EXAMPLES
+@given(user_id=path_segments, body=json_values)
+def test_patch_user_never_fails_on_the_server(client: TestClient, user_id: str, body: Any) -> None:
+    headers = bearer(signed_up_and_logged_in(client)[1]["access_token"])
+
+    response = client.patch(f"/users/{quote(user_id, safe='')}", json=body, headers=headers)
+
+    assert response.status_code < 500
+    if response.status_code in {404, 405} and "code" not in response.json():
+        return  # an id that decodes to another path ("a/b") is not a route at all
+    assert_matches_schema(response.status_code, response.json())
+
+
+@EXAMPLES
+@given(authorization=st.text(max_size=300))
+def test_any_authorization_header_is_a_4xx_for_me(client: TestClient, authorization: str) -> None:
+    try:
+        response = client.get("/users/me", headers={"Authorization": authorization})
+    except UnicodeEncodeError:
+        return  # not a header an HTTP client can send
+    assert response.status_code == 401
+    assert_matches_schema(response.status_code, response.json())
+
+
+@EXAMPLES
+@given(
+    form=st.dictionaries(
+        st.sampled_from(["username", "password", "grant_type", "scope"]), st.text(max_size=60)
+    )
+)
+def test_login_never_fails_on_the_server(client: TestClient, form: dict[str, str]) -> None:
+    response = client.post("/auth/token", data=form)
+
+    assert response.status_code < 500
+    assert_matches_schema(response.status_code, response.json(), TokenPair)
+
+
+@EXAMPLES
+@given(
+    body=st.fixed_dictionaries({}, optional={"refresh_token": st.text(max_size=80) | json_values})
+    | json_values
+)
+def test_refresh_and_logout_never_fail_on_the_server(client: TestClient, body: Any) -> None:
+    refreshed = client.post("/auth/refresh", json=body)
+    logged_out = client.post("/auth/logout", json=body)
+
+    assert refreshed.status_code < 500
+    assert_matches_schema(refreshed.status_code, refreshed.json(), TokenPair)
+    assert logged_out.status_code in {204, 422}
 
 
 @EXAMPLES

@@ -41,8 +41,8 @@ def test_an_id_is_generated_when_none_is_sent(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "status_code"),
     [
-        ("GET", f"/users/{UNKNOWN_ID}", 404),
-        ("GET", "/users/nope", 422),
+        ("GET", f"/users/{UNKNOWN_ID}", 401),
+        ("POST", "/auth/token", 422),
         ("POST", "/users", 422),
         ("GET", "/missing", 404),
     ],

@@ -12,12 +12,17 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.api.deps import get_user_repository
 from app.core.logging import LOG_FORMAT
-from tests.factories import DEFAULT_PASSWORD, UNKNOWN_ID, unique_email
-
-
-def create(client: TestClient, **fields: Any) -> Any:
-    body = {"email": unique_email(), "password": DEFAULT_PASSWORD} | fields
-    return client.post("/users", json=body)
+from app.core.security import verify_password
+from app.models.user import User
+from app.repositories.users import UserRepository
+from tests.conftest import InAppTransaction
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    UNKNOWN_ID,
+    bearer,
+    signed_up_and_logged_in,
+)
+from tests.factories import sign_up as create
 
 
 def test_create_returns_the_user_without_any_password(client: TestClient) -> None:
@@ -25,26 +30,46 @@ def test_create_returns_the_user_without_any_password(client: TestClient) -> Non
 
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "email", "is_active", "created_at", "updated_at"}
+    assert set(body) == {"id", "email", "is_active", "is_superuser", "created_at", "updated_at"}
     assert body["email"] == "test@example.com"
     assert body["is_active"] is True
+    assert body["is_superuser"] is False
     assert datetime.fromisoformat(body["created_at"]).utcoffset() is not None
     assert datetime.fromisoformat(body["updated_at"]).utcoffset() is not None
     assert DEFAULT_PASSWORD not in response.text
     assert "argon2" not in response.text
 
 
-def test_get_returns_the_created_user(client: TestClient) -> None:
-    created = create(client).json()
+def test_the_stored_password_is_an_argon2id_hash_that_verifies(
+    client: TestClient, in_app_transaction: InAppTransaction
+) -> None:
+    created = create(client, email="stored@example.com").json()
 
-    response = client.get(f"/users/{created['id']}")
+    stored: User | None = in_app_transaction(
+        lambda session: UserRepository(session).get_by_email(created["email"])
+    )
+
+    assert stored is not None
+    assert stored.hashed_password != DEFAULT_PASSWORD
+    assert DEFAULT_PASSWORD not in stored.hashed_password
+    assert stored.hashed_password.startswith("$argon2id$")
+    assert verify_password(DEFAULT_PASSWORD, stored.hashed_password)
+    assert not verify_password(DEFAULT_PASSWORD + "x", stored.hashed_password)
+
+
+def test_get_returns_the_created_user(client: TestClient) -> None:
+    created, tokens = signed_up_and_logged_in(client)
+
+    response = client.get(f"/users/{created['id']}", headers=bearer(tokens["access_token"]))
 
     assert response.status_code == 200
     assert response.json() == created
 
 
 def test_unknown_id_is_404_with_a_code(client: TestClient) -> None:
-    response = client.get(f"/users/{UNKNOWN_ID}")
+    _, tokens = signed_up_and_logged_in(client)
+
+    response = client.get(f"/users/{UNKNOWN_ID}", headers=bearer(tokens["access_token"]))
 
     assert response.status_code == 404
     assert response.json() == {"detail": "User not found.", "code": "user_not_found"}
@@ -59,7 +84,9 @@ def test_unknown_id_is_404_with_a_code(client: TestClient) -> None:
 {%- endif %}
 )
 def test_malformed_id_is_422(client: TestClient, user_id: str) -> None:
-    response = client.get(f"/users/{user_id}")
+    _, tokens = signed_up_and_logged_in(client)
+
+    response = client.get(f"/users/{user_id}", headers=bearer(tokens["access_token"]))
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["path", "user_id"]
@@ -143,7 +170,11 @@ def test_unexpected_errors_are_a_generic_500_logged_with_the_request_id(
     app.dependency_overrides[get_user_repository] = broken_repository
     caplog.handler.addFilter(CorrelationIdFilter())
 
-    response = client.get(f"/users/{UNKNOWN_ID}", headers={"X-Request-ID": "trace-500"})
+    response = client.post(
+        "/users",
+        json={"email": "a@example.com", "password": DEFAULT_PASSWORD},
+        headers={"X-Request-ID": "trace-500"},
+    )
 
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal server error", "request_id": "trace-500"}
@@ -164,7 +195,11 @@ def test_a_database_pool_that_stays_busy_is_a_503_to_retry(
 
     app.dependency_overrides[get_user_repository] = exhausted_pool
 
-    response = client.get(f"/users/{UNKNOWN_ID}", headers={"X-Request-ID": "trace-503"})
+    response = client.post(
+        "/users",
+        json={"email": "a@example.com", "password": DEFAULT_PASSWORD},
+        headers={"X-Request-ID": "trace-503"},
+    )
 
     assert response.status_code == 503
     assert response.json() == {

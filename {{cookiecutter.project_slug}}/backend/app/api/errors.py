@@ -1,7 +1,7 @@
 """The one place where errors become HTTP responses."""
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
 from typing import Any
 
 from asgi_correlation_id import correlation_id
@@ -11,58 +11,85 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from app.core.errors import DomainError, EmailAlreadyRegistered, UserNotFound
+from app.core.errors import (
+    DomainError,
+    EmailAlreadyRegistered,
+    Forbidden,
+    InvalidCredentials,
+    InvalidToken,
+    NotAuthenticated,
+    UserInactive,
+    UserNotFound,
+)
+from app.schemas.errors import ErrorResponse
 
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     EmailAlreadyRegistered: status.HTTP_409_CONFLICT,
+    Forbidden: status.HTTP_403_FORBIDDEN,
+    InvalidCredentials: status.HTTP_401_UNAUTHORIZED,
+    InvalidToken: status.HTTP_401_UNAUTHORIZED,
+    NotAuthenticated: status.HTTP_401_UNAUTHORIZED,
+    UserInactive: status.HTTP_403_FORBIDDEN,
     UserNotFound: status.HTTP_404_NOT_FOUND,
 }
+# RFC 6750: a 401 names the scheme the client should authenticate with.
+AUTHENTICATE_HEADERS = {"WWW-Authenticate": "Bearer"}
 # When every pooled connection stayed busy for DB_POOL_TIMEOUT: how long a client should wait.
 RETRY_AFTER_SECONDS = 1
-# Request fields whose values must never be echoed back in an error body.
-SENSITIVE_FIELDS = frozenset({"password"})
-REDACTED = "[redacted]"
+# What a validation error may show: never the submitted value (`input`) nor the rule's
+# parameters (`ctx`), so an error body stays small and carries no secret, whatever was sent.
+VALIDATION_ERROR_FIELDS = ("type", "loc", "msg")
 
 
-def _redact(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {
-            key: REDACTED if key in SENSITIVE_FIELDS else _redact(item)
-            for key, item in value.items()
+def error_response(error: DomainError) -> JSONResponse:
+    """The response for a domain error: its status, message and stable code."""
+    status_code = STATUS_BY_ERROR.get(type(error), status.HTTP_400_BAD_REQUEST)
+    headers = AUTHENTICATE_HEADERS if status_code == status.HTTP_401_UNAUTHORIZED else None
+    return JSONResponse(
+        status_code=status_code,
+        content={"detail": error.message, "code": error.code},
+        headers=headers,
+    )
+
+
+def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the domain errors a route can answer with, by status."""
+    by_status: defaultdict[int, list[type[DomainError]]] = defaultdict(list)
+    for error in errors:
+        by_status[STATUS_BY_ERROR[error]].append(error)
+    return {
+        status_code: {
+            "model": ErrorResponse,
+            "description": ", ".join(f"`{error.code}`" for error in group),
+            "content": {
+                "application/json": {
+                    "examples": {
+                        error.code: {"value": {"detail": error.message, "code": error.code}}
+                        for error in group
+                    }
+                }
+            },
         }
-    if isinstance(value, list | tuple):
-        return [_redact(item) for item in value]
-    return value
-
-
-def _redact_error(error: Mapping[str, Any]) -> dict[str, Any]:
-    redacted = dict(error)
-    location: Sequence[Any] = error.get("loc", ())
-    if "input" in redacted:
-        whole_body = tuple(location) == ("body",) and isinstance(redacted["input"], str | bytes)
-        if whole_body or (location and location[-1] in SENSITIVE_FIELDS):
-            redacted["input"] = REDACTED
-        else:
-            redacted["input"] = _redact(redacted["input"])
-    return redacted
+        for status_code, group in sorted(by_status.items())
+    }
 
 
 async def domain_error_handler(_request: Request, error: DomainError) -> JSONResponse:
     """Map a domain error to its status, with its message and stable code."""
-    return JSONResponse(
-        status_code=STATUS_BY_ERROR.get(type(error), status.HTTP_400_BAD_REQUEST),
-        content={"detail": error.message, "code": error.code},
-    )
+    return error_response(error)
 
 
 async def validation_error_handler(
     _request: Request, error: RequestValidationError
 ) -> JSONResponse:
-    """FastAPI's usual 422 body, minus any submitted secret."""
-    errors = [_redact_error(item) for item in error.errors()]
+    """FastAPI's usual 422 body, minus the submitted values."""
+    errors = [
+        {field: item[field] for field in VALIDATION_ERROR_FIELDS if field in item}
+        for item in error.errors()
+    ]
     return JSONResponse(
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         content={"detail": jsonable_encoder(errors)},

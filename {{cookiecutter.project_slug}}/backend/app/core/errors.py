@@ -20,7 +20,42 @@ class EmailAlreadyRegistered(DomainError):
 
 
 class UserNotFound(DomainError):
-    """No user has the requested id."""
+    """No user has the requested id, or the caller may not see that user."""
 
     code = "user_not_found"
     message = "User not found."
+
+
+class NotAuthenticated(DomainError):
+    """The request carries no access token."""
+
+    code = "not_authenticated"
+    message = "Not authenticated."
+
+
+class InvalidToken(DomainError):
+    """An access or refresh token that is malformed, forged, expired, revoked or unknown."""
+
+    code = "invalid_token"
+    message = "The token is invalid or has expired."
+
+
+class InvalidCredentials(DomainError):
+    """A login with an unknown email or a wrong password: the two are never told apart."""
+
+    code = "invalid_credentials"
+    message = "Incorrect email or password."
+
+
+class UserInactive(DomainError):
+    """The account has been deactivated."""
+
+    code = "user_inactive"
+    message = "This account is deactivated."
+
+
+class Forbidden(DomainError):
+    """The caller is authenticated but may not do this."""
+
+    code = "forbidden"
+    message = "You are not allowed to do this."

@@ -1,6 +1,6 @@
 """The `users` table."""
 
-from sqlalchemy import String, true
+from sqlalchemy import String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -18,6 +18,8 @@ class User(IdMixin, TimestampMixin, Base):
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True, index=True)
     hashed_password: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    is_superuser: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     def __repr__(self) -> str:
-        return f"User(id={self.id!r}, email={self.email!r}, is_active={self.is_active!r})"
+        # No email: a repr ends up in logs and tracebacks.
+        return f"User(id={self.id!r}, is_active={self.is_active!r})"

@@ -1,21 +1,24 @@
 """Queries and writes for `User`."""
 
-{%- if cookiecutter.primary_key == "uuid" %}
+import unicodedata
 
-import uuid
-{%- endif %}
-
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import EmailAlreadyRegistered
+from app.models.mixins import Id, utcnow
+from app.models.refresh_token import RefreshToken
 from app.models.user import User
 from app.repositories.base import BaseRepository
 
 
 def normalize_email(email: str) -> str:
-    """The form emails are stored and compared in: `Foo@Example.com` is `foo@example.com`."""
-    return email.strip().lower()
+    """The form emails are stored and compared in: `Foo@Example.com` is `foo@example.com`.
+
+    NFKC first, so full-width letters and ligatures (U+FF43, U+FB01) are the same account as
+    their plain forms.
+    """
+    return unicodedata.normalize("NFKC", email).strip().lower()
 
 
 class UserRepository(BaseRepository[User]):
@@ -23,7 +26,7 @@ class UserRepository(BaseRepository[User]):
 
     model = User
 
-    async def get_by_id(self, user_id: {{ "uuid.UUID" if cookiecutter.primary_key == "uuid" else "int" }}) -> User | None:
+    async def get_by_id(self, user_id: Id) -> User | None:
         """Return the user with this id, or None."""
         return await self.get(user_id)
 
@@ -32,14 +35,24 @@ class UserRepository(BaseRepository[User]):
         statement = select(User).where(User.email == normalize_email(email))
         return (await self.session.scalars(statement)).one_or_none()
 
-    async def create(self, *, email: str, hashed_password: str, is_active: bool = True) -> User:
+    async def create(
+        self,
+        *,
+        email: str,
+        hashed_password: str,
+        is_active: bool = True,
+        is_superuser: bool = False,
+    ) -> User:
         """Insert a user; raise `EmailAlreadyRegistered` when the email is taken.
 
         The insert runs in a SAVEPOINT, so losing the race for an email leaves the session
         usable, and the unique index decides the race instead of a check-then-insert.
         """
         user = User(
-            email=normalize_email(email), hashed_password=hashed_password, is_active=is_active
+            email=normalize_email(email),
+            hashed_password=hashed_password,
+            is_active=is_active,
+            is_superuser=is_superuser,
         )
         try:
             async with self.session.begin_nested():
@@ -51,7 +64,25 @@ class UserRepository(BaseRepository[User]):
         return user
 
     async def set_active(self, user: User, *, is_active: bool) -> User:
-        """Activate or deactivate `user`."""
+        """Activate or deactivate `user`; deactivation also revokes every refresh token."""
         user.is_active = is_active
+        if not is_active:
+            await self.session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+        await self.session.flush()
+        return user
+
+    async def set_superuser(self, user: User, *, is_superuser: bool) -> User:
+        """Grant or withdraw every permission."""
+        user.is_superuser = is_superuser
+        await self.session.flush()
+        return user
+
+    async def set_password_hash(self, user: User, hashed_password: str) -> User:
+        """Store a new hash of the user's password."""
+        user.hashed_password = hashed_password
         await self.session.flush()
         return user

@@ -8,10 +8,3 @@ class ErrorResponse(BaseModel):
 
     detail: str = Field(examples=["A user with this email address already exists."])
     code: str = Field(examples=["email_already_registered"])
-
-
-class ServerErrorResponse(BaseModel):
-    """An unexpected server error; quote `request_id` when reporting it."""
-
-    detail: str = Field(examples=["Internal server error"])
-    request_id: str | None

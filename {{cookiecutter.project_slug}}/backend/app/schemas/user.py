@@ -1,14 +1,18 @@
 """Bodies of the `/users` endpoints."""
 
-{%- if cookiecutter.primary_key == "uuid" %}
-
-import uuid
-{%- endif %}
-
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from app.core.config import get_settings
+from app.models.mixins import Id
 
 
 class UserCreate(BaseModel):
@@ -46,8 +50,17 @@ class UserRead(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    id: {{ "uuid.UUID" if cookiecutter.primary_key == "uuid" else "int" }}
+    id: Id
     email: str
     is_active: bool
+    is_superuser: bool
     created_at: AwareDatetime
     updated_at: AwareDatetime
+
+
+class UserUpdate(BaseModel):
+    """What a superuser may change about a user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    is_active: StrictBool

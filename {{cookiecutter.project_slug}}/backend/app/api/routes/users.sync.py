@@ -1,0 +1,74 @@
+"""The `/users` endpoints."""
+
+from fastapi import APIRouter, Depends, Response, status
+
+from app.api.deps import CurrentUserDep, UserRepositoryDep, current_superuser
+from app.api.errors import error_responses
+from app.api.params import IdPath
+from app.api.responses import json_response
+from app.core.errors import (
+    EmailAlreadyRegistered,
+    Forbidden,
+    InvalidToken,
+    NotAuthenticated,
+    UserInactive,
+    UserNotFound,
+)
+from app.core.security import hash_password
+from app.schemas.user import UserCreate, UserRead, UserUpdate
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+# What any route that needs a logged-in caller may answer.
+AUTHENTICATION_ERRORS = (NotAuthenticated, InvalidToken, UserInactive)
+
+
+@router.post(
+    "",
+    response_model=UserRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(EmailAlreadyRegistered),
+)
+def create_user(payload: UserCreate, users: UserRepositoryDep) -> Response:
+    """Sign up. Emails are unique regardless of letter case."""
+    user = users.create(email=payload.email, hashed_password=hash_password(payload.password))
+    return json_response(UserRead.model_validate(user), status.HTTP_201_CREATED)
+
+
+@router.get("/me", response_model=UserRead, responses=error_responses(*AUTHENTICATION_ERRORS))
+async def read_me(caller: CurrentUserDep) -> Response:
+    """The caller's own account."""
+    return json_response(UserRead.model_validate(caller))
+
+
+@router.get(
+    "/{user_id}",
+    response_model=UserRead,
+    responses=error_responses(*AUTHENTICATION_ERRORS, UserNotFound),
+)
+def get_user(user_id: IdPath, caller: CurrentUserDep, users: UserRepositoryDep) -> Response:
+    """One user: the caller, or anyone for a superuser.
+
+    Another user's id gets the same 404 as an id nobody has, so ids reveal nothing.
+    """
+    if user_id == caller.id:
+        return json_response(UserRead.model_validate(caller))
+    user = users.get_by_id(user_id) if caller.is_superuser else None
+    if user is None:
+        raise UserNotFound
+    return json_response(UserRead.model_validate(user))
+
+
+@router.patch(
+    "/{user_id}",
+    response_model=UserRead,
+    dependencies=[Depends(current_superuser)],
+    responses=error_responses(*AUTHENTICATION_ERRORS, Forbidden, UserNotFound),
+)
+def update_user(user_id: IdPath, changes: UserUpdate, users: UserRepositoryDep) -> Response:
+    """Activate or deactivate a user (superusers only). Deactivation logs the user out."""
+    user = users.get_by_id(user_id)
+    if user is None:
+        raise UserNotFound
+    users.set_active(user, is_active=changes.is_active)
+    return json_response(UserRead.model_validate(user))

@@ -1,0 +1,57 @@
+"""The API documentation: served from the app itself, complete, and off in production."""
+
+import re
+
+from fastapi.testclient import TestClient
+
+from app.core.config import get_settings
+from app.main import create_app
+
+REMOTE_URL = re.compile(r"""(?:src|href)=["']?(?:https?:)?//""", re.IGNORECASE)
+
+
+def test_docs_pages_load_their_assets_from_the_app(client: TestClient) -> None:
+    for page in ("/docs", "/redoc"):
+        response = client.get(page)
+
+        assert response.status_code == 200
+        assert not REMOTE_URL.search(response.text), page
+        for asset in re.findall(r"""(?:src|href)=["'](/docs/static/[^"']+)""", response.text):
+            assert client.get(asset).status_code == 200, asset
+
+
+def test_the_schema_documents_every_error_and_the_login_flow(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
+
+    flows = schema["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]
+    assert flows["password"]["tokenUrl"] == "/auth/token"
+    assert set(paths["/users/me"]["get"]["responses"]) >= {"200", "401", "403"}
+    assert set(paths["/users/{user_id}"]["get"]["responses"]) >= {"200", "401", "403", "404", "422"}
+    assert set(paths["/users/{user_id}"]["patch"]["responses"]) >= {"200", "401", "403", "404"}
+    assert set(paths["/auth/token"]["post"]["responses"]) >= {"200", "401", "403", "422"}
+    assert set(paths["/auth/refresh"]["post"]["responses"]) >= {"200", "401", "422"}
+    assert set(paths["/auth/logout"]["post"]["responses"]) >= {"204", "422"}
+    assert set(paths["/users"]["post"]["responses"]) >= {"201", "409", "422"}
+
+
+def test_production_serves_no_docs_unless_asked() -> None:
+    production = get_settings().model_copy(update={"ENVIRONMENT": "production"})
+    asked = production.model_copy(update={"DOCS_ENABLED": True})
+
+    with TestClient(create_app(production)) as client:
+        hidden = [client.get(path).status_code for path in ("/docs", "/redoc", "/openapi.json")]
+    with TestClient(create_app(asked)) as client:
+        shown = [client.get(path).status_code for path in ("/docs", "/redoc", "/openapi.json")]
+
+    assert hidden == [404, 404, 404]
+    assert shown == [200, 200, 200]
+
+
+def test_each_documented_error_shows_its_own_example(client: TestClient) -> None:
+    responses = client.get("/openapi.json").json()["paths"]["/users/me"]["get"]["responses"]
+
+    examples = responses["401"]["content"]["application/json"]["examples"]
+    assert examples["invalid_token"]["value"]["code"] == "invalid_token"
+    assert set(examples) == {"not_authenticated", "invalid_token"}
+    assert set(responses["403"]["content"]["application/json"]["examples"]) == {"user_inactive"}

@@ -1,0 +1,140 @@
+"""`make superuser`: create or promote, the password never on the command line, idempotent."""
+
+import io
+
+import pytest
+
+from app import superuser
+from app.core.security import hash_password, verify_password
+from app.models.user import User
+from app.repositories.users import UserRepository
+from tests.conftest import InAppTransaction
+from tests.factories import DEFAULT_PASSWORD, unique_email
+
+NEW_PASSWORD = "super-secret-99"
+
+
+class Terminal(io.StringIO):
+    """Standard input that is, or is not, a terminal."""
+
+    def __init__(self, *, is_terminal: bool) -> None:
+        super().__init__()
+        self.is_terminal = is_terminal
+
+    def isatty(self) -> bool:
+        return self.is_terminal
+
+
+def ensure(in_app_transaction: InAppTransaction, email: str) -> str:
+    message: str = in_app_transaction(
+        lambda session: superuser.ensure_superuser(UserRepository(session), email)
+    )
+    return message
+
+
+def stored(in_app_transaction: InAppTransaction, email: str) -> User | None:
+    user: User | None = in_app_transaction(
+        lambda session: UserRepository(session).get_by_email(email)
+    )
+    return user
+
+
+@pytest.fixture
+def no_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(superuser.PASSWORD_VARIABLE, raising=False)
+    monkeypatch.setattr("sys.stdin", Terminal(is_terminal=False))
+
+
+def test_a_new_superuser_takes_the_password_from_the_environment(
+    in_app_transaction: InAppTransaction, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(superuser.PASSWORD_VARIABLE, NEW_PASSWORD)
+    email = unique_email("root")
+
+    first = ensure(in_app_transaction, email)
+    again = ensure(in_app_transaction, email)
+
+    user = stored(in_app_transaction, email)
+    assert first == f"created the superuser {email}"
+    assert again == f"{email} is a superuser already"
+    assert user is not None
+    assert user.is_superuser
+    assert verify_password(NEW_PASSWORD, user.hashed_password)
+
+
+@pytest.mark.usefixtures("no_terminal")
+def test_an_existing_user_is_promoted_and_keeps_the_password(
+    in_app_transaction: InAppTransaction,
+) -> None:
+    email = unique_email()
+    in_app_transaction(
+        lambda session: UserRepository(session).create(
+            email=email, hashed_password=hash_password(DEFAULT_PASSWORD)
+        )
+    )
+
+    message = ensure(in_app_transaction, email.upper())
+
+    user = stored(in_app_transaction, email)
+    assert message == f"{email} is now a superuser"
+    assert user is not None
+    assert user.is_superuser
+    assert verify_password(DEFAULT_PASSWORD, user.hashed_password)
+
+
+def test_without_the_variable_the_password_is_asked_for_hidden(
+    in_app_transaction: InAppTransaction, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(superuser.PASSWORD_VARIABLE, raising=False)
+    monkeypatch.setattr("sys.stdin", Terminal(is_terminal=True))
+    prompts: list[str] = []
+
+    def getpass(prompt: str) -> str:
+        prompts.append(prompt)
+        return NEW_PASSWORD
+
+    monkeypatch.setattr("getpass.getpass", getpass)
+    email = unique_email("root")
+
+    ensure(in_app_transaction, email)
+
+    user = stored(in_app_transaction, email)
+    assert prompts == ["Password for the new superuser: "]
+    assert user is not None
+    assert verify_password(NEW_PASSWORD, user.hashed_password)
+
+
+@pytest.mark.usefixtures("no_terminal")
+def test_without_a_password_or_a_terminal_it_stops_with_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The whole command, on the test database: it looks the email up, then stops."""
+    status = superuser.main([unique_email("root")])
+
+    assert status == 1
+    assert capsys.readouterr().err == (
+        "error: no password: set SUPERUSER_PASSWORD or run this in a terminal\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "error"),
+    [
+        ([], 2, "usage: python -m app.superuser EMAIL\n"),
+        (["not-an-email"], 1, "error: 'not-an-email' is not an email address\n"),
+    ],
+)
+def test_bad_arguments_get_one_line(
+    argv: list[str], status: int, error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert superuser.main(argv) == status
+    assert capsys.readouterr().err == error
+
+
+def test_a_short_password_is_refused(
+    in_app_transaction: InAppTransaction, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(superuser.PASSWORD_VARIABLE, "short")
+
+    with pytest.raises(superuser.CommandError, match="at least 8 characters"):
+        ensure(in_app_transaction, unique_email("root"))
