@@ -28,6 +28,10 @@ MODE_FILES = (
 )
 
 
+# Files only PostgreSQL projects use; SQLite projects do not get them.
+POSTGRESQL_FILES = ("backend/app/db/postgresql.py",)
+
+
 def keep_mode_files(project: Path, mode: str) -> None:
     """Keep the chosen mode's variant of every file in `MODE_FILES`."""
     for name in MODE_FILES:
@@ -38,6 +42,13 @@ def keep_mode_files(project: Path, mode: str) -> None:
                 variant.rename(target)
             else:
                 variant.unlink()
+
+
+def drop_other_database_files(project: Path, database: str) -> None:
+    """Remove what only another database needs."""
+    if database != "postgresql":
+        for name in POSTGRESQL_FILES:
+            (project / name).unlink(missing_ok=True)
 
 
 def write_env(project: Path) -> None:
@@ -58,6 +69,7 @@ def write_env(project: Path) -> None:
 def main() -> None:
     project = Path.cwd()
     keep_mode_files(project, ANSWERS["sqlalchemy_mode"])
+    drop_other_database_files(project, ANSWERS["database"])
     write_env(project)
     print(
         f"\nCreated {ANSWERS['project_name']} in {project}\n\n"

@@ -3,6 +3,7 @@
 {% if cookiecutter.sqlalchemy_mode == "async" -%}
 import asyncio
 {% endif -%}
+import sys
 from logging.config import fileConfig
 from typing import Any
 
@@ -10,11 +11,16 @@ from alembic import context
 from alembic.operations import MigrationScript
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+{%- if cookiecutter.database == "postgresql" %}
+from psycopg.errors import ConnectionTimeout
+{%- endif %}
 {%- if cookiecutter.sqlalchemy_mode == "async" %}
-from sqlalchemy import Connection, Engine, make_url, pool
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import URL, Connection, Engine, make_url, pool{% if cookiecutter.database == "postgresql" %}, text{% endif %}
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 {%- else %}
-from sqlalchemy import Connection, create_engine, make_url, pool
+from sqlalchemy import URL, Connection, Engine, create_engine, make_url, pool{% if cookiecutter.database == "postgresql" %}, text{% endif %}
+from sqlalchemy.exc import OperationalError
 {%- endif %}
 
 import app.models  # noqa: F401  - registers every model on Base.metadata
@@ -28,6 +34,10 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+{%- if cookiecutter.database == "postgresql" %}
+# Any fixed number: every replica of this service must use the same one.
+MIGRATION_LOCK_KEY = 0x6D_69_67_72_61_74_65_21  # "migrate!"
+{%- endif %}
 
 
 def next_revision_id(
@@ -78,25 +88,70 @@ def run_on(connection: Connection) -> None:
     """Run the migrations on `connection`, in one transaction."""
     context.configure(connection=connection, **configure_options(connection.dialect.name))
     with context.begin_transaction():
+{%- if cookiecutter.database == "postgresql" %}
+        if connection.dialect.name == "postgresql":
+            # Replicas that start together migrate one at a time: the lock lasts until this
+            # transaction ends, and Alembic reads the current revision only after it, so the
+            # ones that waited find the schema up to date. A transaction-level lock also holds
+            # behind PgBouncer in transaction mode. (SQLite writers queue on the file's lock.)
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
+{%- endif %}
         context.run_migrations()
 
 
+def cannot_connect(url: URL, error: OperationalError) -> str:
+    """The line a failed connection ends the command with: where and why, not a traceback."""
+{%- if cookiecutter.database == "postgresql" %}
+    if isinstance(error.orig, ConnectionTimeout):
+        reason = f"timed out after {get_settings().DB_CONNECT_TIMEOUT} s"
+    else:
+        reason = " ".join(str(error.orig).split())
+{%- else %}
+    reason = " ".join(str(error.orig).split())
+{%- endif %}
+    where = url.render_as_string(hide_password=True)
+    return f"error: cannot connect to the database at {where} ({reason})"
+
+
 {% if cookiecutter.sqlalchemy_mode == "async" -%}
+def create_own_engine() -> AsyncEngine:
+    """An engine on the application's database, for this one run: no pool."""
+    settings = get_settings()
+{%- if cookiecutter.database == "postgresql" %}
+    if make_url(settings.DATABASE_URL).get_backend_name() == "postgresql":
+        # A server that accepts connections but never answers fails the run, as it fails the app.
+        return create_async_engine(
+            settings.DATABASE_URL,
+            poolclass=pool.NullPool,
+            connect_args={"connect_timeout": settings.DB_CONNECT_TIMEOUT},
+        )
+{%- endif %}
+    engine = create_async_engine(settings.DATABASE_URL, poolclass=pool.NullPool)
+    # Foreign keys stay off here: batch mode drops and recreates tables.
+    use_explicit_transactions(engine.sync_engine)
+    return engine
+
+
+async def connect(engine: AsyncEngine) -> AsyncConnection:
+    """Connect, or end the command with one line when the database cannot be reached."""
+    try:
+        return await engine.connect()
+    except OperationalError as error:
+        sys.exit(cannot_connect(engine.url, error))
+
+
 async def run_async_migrations(engine: AsyncEngine | None = None) -> None:
     """Migrate through `engine`, or through an engine of its own on the application's URL."""
     if engine is not None:
-        async with engine.connect() as connection:
+        connection = await connect(engine)
+        try:
             await connection.run_sync(run_on)
+        finally:
+            await connection.close()
         return
-    own_engine = create_async_engine(get_settings().DATABASE_URL, poolclass=pool.NullPool)
-{%- if cookiecutter.database == "postgresql" %}
-    if own_engine.dialect.name == "sqlite":
-        # Foreign keys stay off here: batch mode drops and recreates tables.
-        use_explicit_transactions(own_engine.sync_engine)
-{%- else %}
-    # Foreign keys stay off here: batch mode drops and recreates tables.
-    use_explicit_transactions(own_engine.sync_engine)
-{%- endif %}
+    own_engine = create_own_engine()
     try:
         await run_async_migrations(own_engine)
     finally:
@@ -127,6 +182,32 @@ def run_migrations_online() -> None:
             f"not {type(connectable).__name__}"
         )
 {%- else -%}
+def create_own_engine() -> Engine:
+    """An engine on the application's database, for this one run: no pool."""
+    settings = get_settings()
+{%- if cookiecutter.database == "postgresql" %}
+    if make_url(settings.DATABASE_URL).get_backend_name() == "postgresql":
+        # A server that accepts connections but never answers fails the run, as it fails the app.
+        return create_engine(
+            settings.DATABASE_URL,
+            poolclass=pool.NullPool,
+            connect_args={"connect_timeout": settings.DB_CONNECT_TIMEOUT},
+        )
+{%- endif %}
+    engine = create_engine(settings.DATABASE_URL, poolclass=pool.NullPool)
+    # Foreign keys stay off here: batch mode drops and recreates tables.
+    use_explicit_transactions(engine)
+    return engine
+
+
+def connect(engine: Engine) -> Connection:
+    """Connect, or end the command with one line when the database cannot be reached."""
+    try:
+        return engine.connect()
+    except OperationalError as error:
+        sys.exit(cannot_connect(engine.url, error))
+
+
 def run_migrations_online() -> None:
     """Connect to the database and migrate it."""
     # Tests hand over an engine or a connection of their own (pytest-alembic, the test set-up).
@@ -135,16 +216,8 @@ def run_migrations_online() -> None:
         run_on(connectable)
         return
     if connectable is None:
-        connectable = create_engine(get_settings().DATABASE_URL, poolclass=pool.NullPool)
-{%- if cookiecutter.database == "postgresql" %}
-        if connectable.dialect.name == "sqlite":
-            # Foreign keys stay off here: batch mode drops and recreates tables.
-            use_explicit_transactions(connectable)
-{%- else %}
-        # Foreign keys stay off here: batch mode drops and recreates tables.
-        use_explicit_transactions(connectable)
-{%- endif %}
-    with connectable.connect() as connection:
+        connectable = create_own_engine()
+    with connect(connectable) as connection:
         run_on(connection)
 {%- endif %}
 

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from app.api.errors import REQUEST_ID_HEADER, install_error_handlers
+from app.api.middleware import RequestBodyGuard, UnhandledErrors
 from app.api.router import api_router
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
@@ -30,6 +31,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     else:
         # Without a schema there are no /docs and /redoc either.
         app = FastAPI(title=settings.PROJECT_NAME, openapi_url=None)
+    # Added innermost first: the request id wraps everything, so every response and every log
+    # line carries it, the 500s included.
+    app.add_middleware(RequestBodyGuard, max_bytes=settings.MAX_REQUEST_BODY_BYTES)
+    app.add_middleware(UnhandledErrors)
     app.add_middleware(
         CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, validator=is_valid_request_id
     )

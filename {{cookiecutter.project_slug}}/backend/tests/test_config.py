@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from app.core.config import Settings
+from app.core.config import PROJECT_ROOT, Settings, get_settings, settings_problems
 {%- if cookiecutter.database == "postgresql" %}
 
 PRODUCTION_URL = "postgresql+psycopg://app:a-real-secret@db:5432/app"
@@ -67,9 +67,9 @@ def test_other_drivers_are_refused() -> None:
 
 
 def test_sqlite_is_accepted_for_quick_local_runs() -> None:
-    loaded = settings(DATABASE_URL="sqlite:///./app.db")
+    url = settings(DATABASE_URL="sqlite:///./app.db").DATABASE_URL
 
-    assert loaded.DATABASE_URL == "{{ "sqlite+aiosqlite" if cookiecutter.sqlalchemy_mode == "async" else "sqlite" }}:///./app.db"
+    assert url == f"{{ "sqlite+aiosqlite" if cookiecutter.sqlalchemy_mode == "async" else "sqlite" }}:///{PROJECT_ROOT}/app.db"
 {%- else %}
 
 
@@ -81,7 +81,7 @@ def test_other_databases_are_refused() -> None:
 
 @pytest.mark.parametrize("url", ["sqlite:///./app.db", "sqlite+aiosqlite:///./app.db"])
 def test_sqlite_urls_get_the_asyncio_driver(url: str) -> None:
-    assert settings(DATABASE_URL=url).DATABASE_URL == "sqlite+aiosqlite:///./app.db"
+    assert settings(DATABASE_URL=url).DATABASE_URL.startswith("sqlite+aiosqlite:///")
 {%- else %}
 
 
@@ -90,6 +90,14 @@ def test_sqlite_urls_keep_the_standard_driver() -> None:
         settings(DATABASE_URL="sqlite+aiosqlite:///./app.db")
 {%- endif %}
 {%- endif %}
+
+
+def test_relative_sqlite_paths_start_at_the_project_root() -> None:
+    """The app, Alembic and the tests open the same file from the root and from backend/."""
+    loaded = settings(DATABASE_URL="sqlite:///./app.db")
+
+    assert loaded.DATABASE_URL.endswith(f":///{PROJECT_ROOT}/app.db")
+    assert (PROJECT_ROOT / "pyproject.toml").is_file()
 
 
 def test_password_bounds_must_be_ordered() -> None:
@@ -109,8 +117,8 @@ def test_argon2_defaults_are_production_strength() -> None:
 @pytest.mark.parametrize(
     ("values", "problem"),
     [
-        ({}, "SECRET_KEY must be set"),
-        ({"SECRET_KEY": "changeme"}, "SECRET_KEY must be set"),
+        ({}, "SECRET_KEY: must be set"),
+        ({"SECRET_KEY": "changeme"}, "SECRET_KEY: must be set"),
         ({"SECRET_KEY": "s" * 31}, "at least 32 bytes"),
         ({"SECRET_KEY": "s" * 32, "SECRET_KEY_PREVIOUS": "old"}, "SECRET_KEY_PREVIOUS"),
     ],
@@ -152,3 +160,90 @@ def test_docs_can_be_turned_on_in_production() -> None:
     )
 
     assert loaded.docs_enabled is True
+
+
+def test_log_level_accepts_any_letter_case() -> None:
+    assert settings(LOG_LEVEL="warning").LOG_LEVEL == "WARNING"
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"ARGON2_MEMORY_COST_KIB": 8}, "ARGON2_MEMORY_COST_KIB: at least 19456 in production"),
+        ({"ARGON2_TIME_COST": 1}, "ARGON2_TIME_COST: at least 2 in production"),
+{%- if cookiecutter.database == "postgresql" %}
+        ({"DATABASE_URL": None}, "DATABASE_URL: required in production"),
+        ({"DATABASE_URL": "postgresql://app@db/app"}, "DATABASE_URL: needs a password"),
+        ({"DATABASE_URL": "postgresql://app:@db/app"}, "DATABASE_URL: needs a password"),
+        ({"DATABASE_URL": "postgresql://app:Postgres@db/app"}, "well-known default"),
+{%- endif %}
+    ],
+)
+def test_production_refuses_weak_settings_one_line_each(
+    values: dict[str, Any], problem: str
+) -> None:
+    production = {
+        "ENVIRONMENT": "production",
+        "DATABASE_URL": PRODUCTION_URL,
+        "SECRET_KEY": "k" * 32,
+    }
+    given = {name: value for name, value in (production | values).items() if value is not None}
+
+    with pytest.raises(ValidationError) as caught:
+        settings(**given)
+
+    problems = settings_problems(caught.value)
+    assert len(problems) == 1
+    assert problem in problems[0]
+
+
+def test_the_password_minimum_cannot_go_below_8() -> None:
+    with pytest.raises(ValidationError) as caught:
+        settings(PASSWORD_MIN_LENGTH=7)
+
+    assert settings_problems(caught.value) == [
+        "PASSWORD_MIN_LENGTH: Input should be greater than or equal to 8"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("environment", "lines"),
+    [
+        (
+            {"DB_BUSY_TIMEOUT_MS": "soon", "SECRET_KEY": "short-secret-value"},
+            [
+                "DB_BUSY_TIMEOUT_MS: Input should be a valid integer, "
+                "unable to parse string as an integer"
+            ],
+        ),
+        (
+            {"SECRET_KEY": "short-secret-value", "ARGON2_TIME_COST": "1"},
+            [
+                "SECRET_KEY: must be at least 32 bytes long",
+                "ARGON2_TIME_COST: at least 2 in production",
+            ],
+        ),
+    ],
+)
+def test_invalid_settings_stop_the_process_with_one_line_each_and_no_secret(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], lines: list[str]
+) -> None:
+    production = {"ENVIRONMENT": "production", "DATABASE_URL": PRODUCTION_URL}
+    # The suite's cheap Argon2 parameters (conftest.py) are not what this test is about.
+    strong = {"ARGON2_TIME_COST": "3", "ARGON2_MEMORY_COST_KIB": "65536"}
+    for name, value in (production | strong | environment).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as caught:
+            get_settings()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+    message = str(caught.value.code)
+    assert message.splitlines() == ["Invalid settings (environment or .env):"] + [
+        f"  {line}" for line in lines
+    ]
+    assert "short-secret-value" not in message
+    assert "a-real-secret" not in message

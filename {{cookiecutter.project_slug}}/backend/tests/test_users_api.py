@@ -177,12 +177,16 @@ def test_unexpected_errors_are_a_generic_500_logged_with_the_request_id(
     )
 
     assert response.status_code == 500
-    assert response.json() == {"detail": "Internal server error", "request_id": "trace-500"}
+    assert response.json() == {
+        "detail": "Internal server error",
+        "code": "internal_error",
+        "request_id": "trace-500",
+    }
     assert response.headers["X-Request-ID"] == "trace-500"
     assert "secret database detail" not in response.text
     assert "Traceback" not in response.text
     errors = [record for record in caplog.records if record.levelname == "ERROR"]
-    assert errors
+    assert len(errors) == 1  # logged once, where it was caught
     formatter = logging.Formatter(LOG_FORMAT)
     assert all("[trace-500]" in formatter.format(record) for record in errors)
 

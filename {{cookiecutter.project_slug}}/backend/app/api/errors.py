@@ -2,13 +2,14 @@
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request, status
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.core.errors import (
@@ -37,11 +38,17 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 }
 # RFC 6750: a 401 names the scheme the client should authenticate with.
 AUTHENTICATE_HEADERS = {"WWW-Authenticate": "Bearer"}
-# When every pooled connection stayed busy for DB_POOL_TIMEOUT: how long a client should wait.
+# How long a client should wait after a 503 before trying again.
 RETRY_AFTER_SECONDS = 1
 # What a validation error may show: never the submitted value (`input`) nor the rule's
 # parameters (`ctx`), so an error body stays small and carries no secret, whatever was sent.
 VALIDATION_ERROR_FIELDS = ("type", "loc", "msg")
+
+SERVICE_BUSY = {"detail": "The service is busy; try again shortly.", "code": "service_busy"}
+DATABASE_UNAVAILABLE = {
+    "detail": "The database is unavailable; try again shortly.",
+    "code": "database_unavailable",
+}
 
 
 def error_response(error: DomainError) -> JSONResponse:
@@ -55,26 +62,94 @@ def error_response(error: DomainError) -> JSONResponse:
     )
 
 
+def _documented(description: str, examples: dict[str, dict[str, str]]) -> dict[str, Any]:
+    return {
+        "model": ErrorResponse,
+        "description": description,
+        "content": {
+            "application/json": {
+                "examples": {name: {"value": body} for name, body in examples.items()}
+            }
+        },
+    }
+
+
 def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the domain errors a route can answer with, by status."""
     by_status: defaultdict[int, list[type[DomainError]]] = defaultdict(list)
     for error in errors:
         by_status[STATUS_BY_ERROR[error]].append(error)
     return {
-        status_code: {
-            "model": ErrorResponse,
-            "description": ", ".join(f"`{error.code}`" for error in group),
-            "content": {
-                "application/json": {
-                    "examples": {
-                        error.code: {"value": {"detail": error.message, "code": error.code}}
-                        for error in group
-                    }
-                }
-            },
-        }
+        status_code: _documented(
+            ", ".join(f"`{error.code}`" for error in group),
+            {error.code: {"detail": error.message, "code": error.code} for error in group},
+        )
         for status_code, group in sorted(by_status.items())
     }
+
+
+# What any route may answer, whatever it does: documented once, on the whole API.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status.HTTP_413_CONTENT_TOO_LARGE: _documented(
+        "`request_too_large`: the body exceeds MAX_REQUEST_BODY_BYTES",
+        {
+            "request_too_large": {
+                "detail": "The request body is too large.",
+                "code": "request_too_large",
+            }
+        },
+    ),
+    status.HTTP_500_INTERNAL_SERVER_ERROR: _documented(
+        "`internal_error`: a bug; quote the `X-Request-ID` header when reporting it",
+        {"internal_error": {"detail": "Internal server error", "code": "internal_error"}},
+    ),
+    status.HTTP_503_SERVICE_UNAVAILABLE: _documented(
+        "`service_busy`, `database_unavailable`: retry after `Retry-After` seconds",
+        {"service_busy": SERVICE_BUSY, "database_unavailable": DATABASE_UNAVAILABLE},
+    ),
+}
+
+
+def validation_error_body(errors: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
+    """FastAPI's 422 body, without the submitted values."""
+    return {
+        "detail": [
+            {field: error[field] for field in VALIDATION_ERROR_FIELDS if field in error}
+            for error in errors
+        ]
+    }
+
+
+def request_too_large_response(max_bytes: int) -> JSONResponse:
+    """413, before the body was parsed."""
+    return JSONResponse(
+        status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+        content={
+            "detail": f"The request body is too large (at most {max_bytes} bytes).",
+            "code": "request_too_large",
+        },
+    )
+
+
+def internal_error_response() -> JSONResponse:
+    """A generic 500 with the request id; the details go to the log, never to the client."""
+    return JSONResponse(
+        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        content={
+            "detail": "Internal server error",
+            "code": "internal_error",
+            "request_id": correlation_id.get(),
+        },
+    )
+
+
+def unavailable_response(body: dict[str, str]) -> JSONResponse:
+    """503 with the time to wait before retrying."""
+    return JSONResponse(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        content=body,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 async def domain_error_handler(_request: Request, error: DomainError) -> JSONResponse:
@@ -86,36 +161,35 @@ async def validation_error_handler(
     _request: Request, error: RequestValidationError
 ) -> JSONResponse:
     """FastAPI's usual 422 body, minus the submitted values."""
-    errors = [
-        {field: item[field] for field in VALIDATION_ERROR_FIELDS if field in item}
-        for item in error.errors()
-    ]
     return JSONResponse(
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        content={"detail": jsonable_encoder(errors)},
+        content=validation_error_body(error.errors()),
     )
 
 
 async def pool_timeout_handler(_request: Request, _error: PoolTimeoutError) -> JSONResponse:
     """No pooled connection became free in time: overload, not a bug, so a 503 to retry."""
     logger.warning("No database connection became free in time")
-    return JSONResponse(
-        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        content={"detail": "The service is busy; try again shortly.", "code": "service_busy"},
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
+    return unavailable_response(SERVICE_BUSY)
 
 
-async def unhandled_error_handler(request: Request, error: Exception) -> JSONResponse:
-    """A generic 500 with the request id; the details go to the log, never to the client."""
-    request_id = correlation_id.get()
-    logger.error("Unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    headers = {REQUEST_ID_HEADER: request_id} if request_id else None
-    return JSONResponse(
-        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
-        content={"detail": "Internal server error", "request_id": request_id},
-        headers=headers,
+async def database_error_handler(
+    request: Request, error: OperationalError | InterfaceError
+) -> JSONResponse:
+    """The database is down, refused, timed out or locked: a 503 to retry, and one log line.
+
+    The line names the driver's error class only: its message can carry the statement, its
+    parameters or the server's address.
+    """
+    driver_error = type(error.orig).__name__ if error.orig is not None else "-"
+    logger.warning(
+        "Database unavailable on %s %s: %s (%s)",
+        request.method,
+        request.url.path,
+        type(error).__name__,
+        driver_error,
     )
+    return unavailable_response(DATABASE_UNAVAILABLE)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -123,6 +197,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.exception_handler(DomainError)(domain_error_handler)
     app.exception_handler(RequestValidationError)(validation_error_handler)
     app.exception_handler(PoolTimeoutError)(pool_timeout_handler)
-    # A handler for Exception runs in Starlette's outermost middleware, outside the request-id
-    # middleware: that is why it sets the header itself.
-    app.exception_handler(Exception)(unhandled_error_handler)
+    app.exception_handler(OperationalError)(database_error_handler)
+    app.exception_handler(InterfaceError)(database_error_handler)

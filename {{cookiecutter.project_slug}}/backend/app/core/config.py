@@ -2,28 +2,51 @@
 
 import secrets
 from functools import lru_cache
-from typing import Literal, Self
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from app.core.resources import available_cpus
 
+# backend/app/core/config.py -> the project root, where `.env` is and where relative SQLite
+# paths start: the same files whether the app, Alembic or the tests run from the root or
+# from backend/.
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 # The value `.env.example` carries for every secret; refused outside development.
 EXAMPLE_SECRET = "changeme"  # noqa: S105 - the known-bad value, not a secret
+# Passwords no deployment should keep: defaults of images, tutorials and generators.
+WELL_KNOWN_PASSWORDS = frozenset(
+    {EXAMPLE_SECRET, "password", "postgres", "secret", "admin", "root", "123456", "example"}
+)
 # HS256 keys shorter than the hash's output weaken it (RFC 7518, section 3.2).
 SECRET_KEY_MIN_BYTES = 32
+# OWASP's minimum for Argon2id: 19 MiB, two passes, one lane.
+ARGON2_MIN_MEMORY_COST_KIB = 19 * 1024
+ARGON2_MIN_TIME_COST = 2
+DEPLOYED = frozenset({"staging", "production"})
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+# `warning` and `WARNING` alike.
+LogLevel = Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(_upper)]
 
 
 class Settings(BaseSettings):
     """Every knob of the service; the environment overrides `.env`, which overrides the defaults."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=PROJECT_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+    )
 
     PROJECT_NAME: str = {{ cookiecutter.project_name | tojson }}
     ENVIRONMENT: Literal["development", "test", "staging", "production"] = "development"
-    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    LOG_LEVEL: LogLevel = "INFO"
 
 {%- if cookiecutter.database == "postgresql" %}
 
@@ -36,6 +59,12 @@ class Settings(BaseSettings):
     DB_MAX_OVERFLOW: int = Field(default=0, ge=0)
     DB_POOL_TIMEOUT: float = Field(default=30.0, gt=0)
     DB_CONNECT_TIMEOUT: int = Field(default=5, ge=2)
+    # A statement running longer is cancelled (0: never), so a busy or locked server costs a
+    # request a bounded time: 503 database_unavailable, not a hang.
+    DB_STATEMENT_TIMEOUT_MS: int = Field(default=5000, ge=0)
+    # A server that stops acknowledging what was sent (a dead host, a cut network) is given up
+    # after this long (libpq's tcp_user_timeout; 0: the kernel's default, about 15 minutes).
+    DB_TCP_USER_TIMEOUT_MS: int = Field(default=10000, ge=0)
     # False behind PgBouncer in transaction mode, which cannot keep server-side prepared
     # statements across transactions.
     DB_PREPARED_STATEMENTS: bool = True
@@ -48,10 +77,10 @@ class Settings(BaseSettings):
     DB_BUSY_TIMEOUT_MS: int = Field(default=5000, ge=0)
 {%- endif %}
 
-    PASSWORD_MIN_LENGTH: int = Field(default=8, ge=1)
+    PASSWORD_MIN_LENGTH: int = Field(default=8, ge=8)
     PASSWORD_MAX_LENGTH: int = Field(default=128, ge=1)
     # Argon2id cost; the defaults follow RFC 9106's second recommended option. Lower them
-    # only in tests.
+    # only in tests: staging and production refuse less than OWASP's minimum.
     ARGON2_TIME_COST: int = Field(default=3, ge=1)
     ARGON2_MEMORY_COST_KIB: int = Field(default=65536, ge=8)
     ARGON2_PARALLELISM: int = Field(default=4, ge=1)
@@ -67,11 +96,23 @@ class Settings(BaseSettings):
     SECRET_KEY_PREVIOUS: SecretStr = SecretStr("")
     ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=15, ge=1)
     REFRESH_TOKEN_EXPIRE_DAYS: int = Field(default=14, ge=1)
+    # Larger request bodies are refused (413) before they are read further.
+    MAX_REQUEST_BODY_BYTES: int = Field(default=64 * 1024, ge=1024)
     # /docs, /redoc and /openapi.json; unset, they are served in development and test only.
     DOCS_ENABLED: bool | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:
+        problems = [*self._check_database_url(), *self._check_secret_key()]
+        if self.PASSWORD_MIN_LENGTH > self.PASSWORD_MAX_LENGTH:
+            problems.append("PASSWORD_MIN_LENGTH: must not exceed PASSWORD_MAX_LENGTH")
+        if self.ENVIRONMENT in DEPLOYED:
+            problems.extend(self._check_argon2())
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _check_database_url(self) -> list[str]:
         url = make_url(self.DATABASE_URL)
 {%- if cookiecutter.sqlalchemy_mode == "async" %}
         if url.drivername in {"sqlite", "sqlite+pysqlite"}:
@@ -86,38 +127,53 @@ class Settings(BaseSettings):
             # A bare postgresql:// would pick psycopg2, which this project does not install.
             url = url.set(drivername="postgresql+psycopg")
         if url.drivername not in {"postgresql+psycopg", {{ sqlite_drivers }}}:
-            raise ValueError(
-                f"DATABASE_URL must be a postgresql+psycopg:// (or sqlite:///) URL, "
+            return [
+                f"DATABASE_URL: must be a postgresql+psycopg:// (or sqlite:///) URL, "
                 f"not {url.drivername}://"
-            )
-        if self.ENVIRONMENT in {"staging", "production"} and url.password == EXAMPLE_SECRET:
-            raise ValueError(
-                f"DATABASE_URL keeps the example secret in {self.ENVIRONMENT}: set a secret"
-            )
+            ]
+        problems: list[str] = []
+        if self.ENVIRONMENT in DEPLOYED and url.get_backend_name() == "postgresql":
+            if "DATABASE_URL" not in self.model_fields_set:
+                problems.append(f"DATABASE_URL: required in {self.ENVIRONMENT}")
+            elif not url.password:
+                problems.append(f"DATABASE_URL: needs a password in {self.ENVIRONMENT}")
+            elif url.password.lower() in WELL_KNOWN_PASSWORDS:
+                problems.append(
+                    f"DATABASE_URL: the password is a well-known default (such as the example "
+                    f"secret); set a random one in {self.ENVIRONMENT}"
+                )
 {%- else %}
-        if url.drivername {% if cookiecutter.sqlalchemy_mode == "async" %}!= "sqlite+aiosqlite"{% else %}not in {"sqlite", "sqlite+pysqlite"}{% endif %}:
-            raise ValueError(f"DATABASE_URL must be a sqlite:/// URL, not {url.drivername}://")
+        if url.drivername not in { {{- sqlite_drivers -}} }:
+            return [f"DATABASE_URL: must be a sqlite:/// URL, not {url.drivername}://"]
+        problems: list[str] = []
 {%- endif %}
-        self.DATABASE_URL = url.render_as_string(hide_password=False)
-        if self.PASSWORD_MIN_LENGTH > self.PASSWORD_MAX_LENGTH:
-            raise ValueError("PASSWORD_MIN_LENGTH must not exceed PASSWORD_MAX_LENGTH")
-        self._check_secret_key()
-        return self
+        self.DATABASE_URL = _anchored(url).render_as_string(hide_password=False)
+        return problems
 
-    def _check_secret_key(self) -> None:
-        if self.ENVIRONMENT not in {"staging", "production"}:
+    def _check_secret_key(self) -> list[str]:
+        if self.ENVIRONMENT not in DEPLOYED:
             if self.SECRET_KEY is None:
                 self.SECRET_KEY = SecretStr(secrets.token_urlsafe(SECRET_KEY_MIN_BYTES))
-            return
+            return []
         key = self.SECRET_KEY.get_secret_value() if self.SECRET_KEY is not None else ""
         if not key or key == EXAMPLE_SECRET:
-            raise ValueError(f"SECRET_KEY must be set to a random secret in {self.ENVIRONMENT}")
+            return [f"SECRET_KEY: must be set to a random secret in {self.ENVIRONMENT}"]
         if len(key.encode()) < SECRET_KEY_MIN_BYTES:
-            raise ValueError(f"SECRET_KEY must be at least {SECRET_KEY_MIN_BYTES} bytes long")
+            return [f"SECRET_KEY: must be at least {SECRET_KEY_MIN_BYTES} bytes long"]
         if any(len(key.encode()) < SECRET_KEY_MIN_BYTES for key in self.token_verification_keys):
-            raise ValueError(
-                f"SECRET_KEY_PREVIOUS keys must be at least {SECRET_KEY_MIN_BYTES} bytes long"
-            )
+            return [f"SECRET_KEY_PREVIOUS: every key must be at least {SECRET_KEY_MIN_BYTES} bytes"]
+        return []
+
+    def _check_argon2(self) -> list[str]:
+        minimums = {
+            "ARGON2_MEMORY_COST_KIB": (self.ARGON2_MEMORY_COST_KIB, ARGON2_MIN_MEMORY_COST_KIB),
+            "ARGON2_TIME_COST": (self.ARGON2_TIME_COST, ARGON2_MIN_TIME_COST),
+        }
+        return [
+            f"{name}: at least {minimum} in {self.ENVIRONMENT}"
+            for name, (value, minimum) in minimums.items()
+            if value < minimum
+        ]
 
     @property
     def secret_key(self) -> str:
@@ -145,7 +201,32 @@ class Settings(BaseSettings):
         return self.ENVIRONMENT in {"development", "test"}
 
 
+def _anchored(url: URL) -> URL:
+    """A SQLite URL whose relative path starts at the project root, not the working directory."""
+    path = url.database
+    if url.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return url
+    if Path(path).is_absolute():
+        return url
+    return url.set(database=str(PROJECT_ROOT / path))
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per problem, each naming its setting, never the value it was given."""
+    lines: list[str] = []
+    for problem in error.errors(include_input=False, include_url=False):
+        if problem["loc"]:
+            lines.append(f"{problem['loc'][0]}: {problem['msg']}")
+        else:
+            lines.extend(problem["msg"].removeprefix("Value error, ").splitlines())
+    return lines
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """Return the settings, read once per process."""
-    return Settings()
+    """Return the settings, read once per process; stop the process if they are invalid."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        lines = "\n".join(f"  {line}" for line in settings_problems(error))
+        raise SystemExit(f"Invalid settings (environment or .env):\n{lines}") from None

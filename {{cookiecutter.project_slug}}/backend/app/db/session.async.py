@@ -17,7 +17,11 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.core.config import Settings, get_settings
+{% if cookiecutter.database == "postgresql" -%}
+from app.db import postgresql, sqlite
+{%- else -%}
 from app.db import sqlite
+{%- endif %}
 
 # Bound per use, so importing this module never builds an engine. Objects stay readable after
 # commit without another query (an async session cannot load lazily), and a session bound to a
@@ -35,23 +39,24 @@ def create_engine_from_settings(settings: Settings) -> AsyncEngine:
 {%- if cookiecutter.database == "postgresql" %}
     if make_url(settings.DATABASE_URL).get_backend_name() == "sqlite":
         return _create_sqlite_engine(settings)
-    return create_async_engine(
+    engine = create_async_engine(
         settings.DATABASE_URL,
         pool_pre_ping=True,
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
         pool_timeout=settings.DB_POOL_TIMEOUT,
-        connect_args={
-            "connect_timeout": settings.DB_CONNECT_TIMEOUT,
-            # None turns psycopg's automatic server-side prepared statements off.
-            "prepare_threshold": 5 if settings.DB_PREPARED_STATEMENTS else None,
-        },
+        # Database errors never carry the statement's values (emails, password hashes) into
+        # exception messages and logs.
+        hide_parameters=True,
+        connect_args=postgresql.connect_args(settings),
     )
+    postgresql.limit_statement_time(engine.sync_engine, timeout_ms=settings.DB_STATEMENT_TIMEOUT_MS)
+    return engine
 
 
 def _create_sqlite_engine(settings: Settings) -> AsyncEngine:
 {%- endif %}
-    engine = create_async_engine(settings.DATABASE_URL, pool_pre_ping=True)
+    engine = create_async_engine(settings.DATABASE_URL, pool_pre_ping=True, hide_parameters=True)
     sqlite.use_explicit_transactions(engine.sync_engine)
     sqlite.configure_connections(engine.sync_engine, busy_timeout_ms=settings.DB_BUSY_TIMEOUT_MS)
     return engine

@@ -10,7 +10,11 @@ from sqlalchemy import Connection, Engine, create_engine{% if cookiecutter.datab
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings, get_settings
+{% if cookiecutter.database == "postgresql" -%}
+from app.db import postgresql, sqlite
+{%- else -%}
 from app.db import sqlite
+{%- endif %}
 
 # Bound per use, so importing this module never builds an engine. Objects stay readable after
 # commit without another query, and a session bound to a connection that is already in a
@@ -31,18 +35,19 @@ def create_engine_from_settings(settings: Settings) -> Engine:
 {%- if cookiecutter.database == "postgresql" %}
     if make_url(settings.DATABASE_URL).get_backend_name() == "sqlite":
         return _create_sqlite_engine(settings)
-    return create_engine(
+    engine = create_engine(
         settings.DATABASE_URL,
         pool_pre_ping=True,
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
         pool_timeout=settings.DB_POOL_TIMEOUT,
-        connect_args={
-            "connect_timeout": settings.DB_CONNECT_TIMEOUT,
-            # None turns psycopg's automatic server-side prepared statements off.
-            "prepare_threshold": 5 if settings.DB_PREPARED_STATEMENTS else None,
-        },
+        # Database errors never carry the statement's values (emails, password hashes) into
+        # exception messages and logs.
+        hide_parameters=True,
+        connect_args=postgresql.connect_args(settings),
     )
+    postgresql.limit_statement_time(engine, timeout_ms=settings.DB_STATEMENT_TIMEOUT_MS)
+    return engine
 
 
 def _create_sqlite_engine(settings: Settings) -> Engine:
@@ -50,6 +55,7 @@ def _create_sqlite_engine(settings: Settings) -> Engine:
     engine = create_engine(
         settings.DATABASE_URL,
         pool_pre_ping=True,
+        hide_parameters=True,
         # A request's session is used by the route's worker thread and ended by another one
         # (never by two at once), so connections must not be tied to one thread.
         connect_args={"check_same_thread": False},

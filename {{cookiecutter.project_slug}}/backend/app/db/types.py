@@ -10,8 +10,9 @@ from typing_extensions import override
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware timestamp, stored and returned in UTC.
 
-    PostgreSQL keeps the offset itself; SQLite stores naive text, so values are converted to
-    UTC on the way in and marked as UTC on the way out.
+    PostgreSQL stores an instant and returns it in the session's time zone; SQLite stores naive
+    text. Values are converted to UTC on the way in, and to (or marked as) UTC on the way out,
+    whatever the server's or the session's time zone.
     """
 
     impl = DateTime(timezone=True)
@@ -27,6 +28,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     @override
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None or value.tzinfo is not None:
-            return value
-        return value.replace(tzinfo=UTC)
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        # PostgreSQL answers in the session's time zone (PGTZ, the server's `timezone`).
+        return value.astimezone(UTC)

@@ -5,6 +5,21 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.tokens import TOKEN_MAX_LENGTH
+from app.models.user import EMAIL_MAX_LENGTH
+from app.schemas.text import UnicodeStr
+
+# A login's password is checked against the stored hash, not against the sign-up rules; this
+# only bounds what a client can make the server hash.
+LOGIN_PASSWORD_MAX_LENGTH = 1024
+
+
+class PasswordForm(BaseModel):
+    """The OAuth2 password grant's form (RFC 6749, section 4.3.2): the email is `username`."""
+
+    grant_type: Literal["password"] | None = None
+    username: UnicodeStr = Field(max_length=EMAIL_MAX_LENGTH)
+    password: UnicodeStr = Field(max_length=LOGIN_PASSWORD_MAX_LENGTH)
+    scope: str = ""
 
 
 class TokenPair(BaseModel):
@@ -21,4 +36,4 @@ class RefreshTokenBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    refresh_token: str = Field(max_length=TOKEN_MAX_LENGTH)
+    refresh_token: UnicodeStr = Field(max_length=TOKEN_MAX_LENGTH)

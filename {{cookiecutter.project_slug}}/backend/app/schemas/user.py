@@ -1,18 +1,11 @@
 """Bodies of the `/users` endpoints."""
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    EmailStr,
-    Field,
-    StrictBool,
-    field_validator,
-)
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator
 from pydantic_core import PydanticCustomError
 
 from app.core.config import get_settings
 from app.models.mixins import Id
+from app.schemas.text import UnicodeEmail, UnicodeStr
 
 
 class UserCreate(BaseModel):
@@ -20,8 +13,8 @@ class UserCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr
-    password: str = Field(
+    email: UnicodeEmail
+    password: UnicodeStr = Field(
         description="PASSWORD_MIN_LENGTH to PASSWORD_MAX_LENGTH characters (8 to 128 by default)",
         examples=["correct-horse-battery"],
     )

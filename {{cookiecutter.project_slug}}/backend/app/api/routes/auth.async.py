@@ -4,8 +4,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Response, status
 
 from app.api.deps import RefreshTokenRepositoryDep, SettingsDep, UserRepositoryDep
 from app.api.errors import error_response, error_responses
@@ -20,11 +19,11 @@ from app.core.security import (
 from app.core.tokens import create_access_token, hash_refresh_token, new_refresh_token
 from app.models.mixins import Id, utcnow
 from app.repositories.refresh_tokens import RefreshTokenRepository
-from app.schemas.auth import RefreshTokenBody, TokenPair
+from app.schemas.auth import PasswordForm, RefreshTokenBody, TokenPair
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-PasswordFormDep = Annotated[OAuth2PasswordRequestForm, Depends()]
+PasswordFormDep = Annotated[PasswordForm, Form()]
 
 
 async def issue_tokens(
