@@ -119,8 +119,13 @@ def test_output_without_a_summary_line_is_an_error() -> None:
 def test_make_test_passes_on_the_chosen_database_in_random_order_on_two_workers(
     baked: Baked,
 ) -> None:
-    """Random order (pytest-randomly); each xdist worker gets a database of its own."""
-    result = make_test(baked, "-n 2 -p randomly")
+    """Random order (pytest-randomly); each xdist worker gets a database of its own.
+
+    PostgreSQL sessions run in a time zone other than UTC (libpq's PGTZ), as on a server
+    configured that way: every timestamp must still come back in UTC.
+    """
+    session_zone = {"PGTZ": "Europe/Berlin"} if baked.combination.database == "postgresql" else {}
+    result = make_test(baked, "-n 2 -p randomly", env=session_zone)
 
     header = re.search(r"^database: (\w+)", result.stdout, re.MULTILINE)
     assert header is not None, result.stdout

@@ -8,15 +8,18 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from pytest_alembic.tests import (
     test_model_definitions_match_ddl,
     test_single_head_revision,
     test_up_down_consistency,
     test_upgrade,
 )
-from sqlalchemy import Engine, create_engine, inspect{% if cookiecutter.database == "postgresql" %}, make_url, text{% endif %}
+from sqlalchemy import Connection, Engine, create_engine, insert, inspect{% if cookiecutter.database == "postgresql" %}, make_url{% endif %}, select, text
+from sqlalchemy.exc import IntegrityError
 
 from app.db.sqlite import use_explicit_transactions
+from app.models.user import User
 {%- if cookiecutter.database == "sqlite" %}
 from tests.conftest import project_alembic_config
 {%- else %}
@@ -110,3 +113,65 @@ def test_every_revision_links_to_the_one_before(alembic_config: Config) -> None:
         assert newer.down_revision == older.revision
     for revision in revisions:
         assert Path(revision.path).name.startswith(f"{revision.revision}_")
+
+
+def emails(connection: Connection) -> list[str]:
+    return sorted(connection.scalars(select(User.email)))
+
+
+def add_users(connection: Connection, *addresses: str) -> None:
+    rows = [{"email": address, "hashed_password": "not-a-real-hash"} for address in addresses]
+    connection.execute(insert(User), rows)
+    connection.commit()
+
+
+def test_the_upgrade_normalises_existing_emails_and_the_database_keeps_them_lower_case(
+    alembic_config: Config, alembic_engine: Engine
+) -> None:
+    with alembic_engine.connect() as connection:
+        alembic_config.attributes["connection"] = connection
+        command.upgrade(alembic_config, "0002")
+        add_users(
+            connection,
+            "Carol@Example.com",
+            "\uff44\uff41\uff56\uff45@example.com",
+            "\ufb01nance@example.com",
+        )
+
+        command.upgrade(alembic_config, "head")
+        connection.commit()
+        upgraded = emails(connection)
+        with pytest.raises(IntegrityError):
+            add_users(connection, "Mixed@Example.com")
+        connection.rollback()
+
+        command.downgrade(alembic_config, "0002")
+        connection.commit()
+        downgraded = emails(connection)
+        add_users(connection, "Mixed@Example.com")
+
+    assert upgraded == ["carol@example.com", "dave@example.com", "finance@example.com"]
+    assert downgraded == upgraded
+
+
+def test_the_upgrade_stops_when_normalised_emails_would_collide(
+    alembic_config: Config, alembic_engine: Engine
+) -> None:
+    with alembic_engine.connect() as connection:
+        alembic_config.attributes["connection"] = connection
+        command.upgrade(alembic_config, "0002")
+        add_users(connection, "erin@example.com", "Erin@Example.com", "frank@example.com")
+
+        with pytest.raises(CommandError) as caught:
+            command.upgrade(alembic_config, "head")
+        connection.rollback()
+        unchanged = emails(connection)
+        version = connection.scalar(text("SELECT version_num FROM alembic_version"))
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "erin@example.com" in message
+    assert "Erin@Example.com" in message
+    assert "frank@example.com" not in message
+    assert unchanged == ["Erin@Example.com", "erin@example.com", "frank@example.com"]
+    assert version == "0002"

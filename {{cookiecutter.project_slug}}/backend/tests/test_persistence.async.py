@@ -3,11 +3,12 @@
 {% if cookiecutter.primary_key == "uuid" -%}
 import uuid
 {% endif -%}
+from collections.abc import Callable
 from datetime import UTC
 
 import anyio
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.errors import EmailAlreadyRegistered
@@ -18,6 +19,15 @@ from app.repositories.users import UserRepository
 from tests.factories import make_user, unique_email
 
 pytestmark = pytest.mark.anyio
+
+
+def record_statement(statements: list[str]) -> Callable[..., None]:
+    """A `before_cursor_execute` listener that appends each statement to `statements`."""
+
+    def record(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    return record
 
 
 async def test_create_then_read_back(session: AsyncSession) -> None:
@@ -74,6 +84,13 @@ async def test_duplicate_email_in_any_case_is_rejected_and_the_session_stays_usa
 async def test_list_pages_in_id_order(session: AsyncSession) -> None:
     created = sorted([await make_user(session) for _ in range(5)], key=lambda user: user.id)
     users = UserRepository(session)
+    # Rewritten rows move to the end of a PostgreSQL table: an unordered scan now returns them
+    # last, so a missing ORDER BY shows even where ids grow with insertion order.
+    for user in created[:2]:
+        await users.set_active(user, is_active=False)
+    statements: list[str] = []
+    connection = (await session.connection()).sync_connection
+    event.listen(connection, "before_cursor_execute", record_statement(statements))
 
     first_page = await users.list(limit=2, offset=0)
     second_page = await users.list(limit=2, offset=2)
@@ -82,6 +99,8 @@ async def test_list_pages_in_id_order(session: AsyncSession) -> None:
     assert [user.id for user in first_page] == [user.id for user in created[:2]]
     assert [user.id for user in second_page] == [user.id for user in created[2:4]]
     assert len(everything) == 5
+    # SQLite scans integer keys in id order whatever the query says: check the query too.
+    assert all("ORDER BY users.id" in statement for statement in statements), statements
 
 
 async def test_list_caps_the_page_size(session: AsyncSession) -> None:
@@ -107,7 +126,7 @@ async def test_set_active_is_persisted_and_touches_updated_at(session: AsyncSess
 
     assert reloaded is not None
     assert reloaded.is_active is False
-    assert reloaded.updated_at >= before
+    assert reloaded.updated_at > before
 
 
 async def driver_connection(session: AsyncSession) -> object:

@@ -3,9 +3,11 @@
 {% if cookiecutter.primary_key == "uuid" -%}
 import uuid
 {% endif -%}
+from collections.abc import Callable
 from datetime import UTC
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.core.errors import EmailAlreadyRegistered
@@ -13,6 +15,15 @@ from app.core.security import hash_password, verify_password
 from app.repositories.base import MAX_PAGE_SIZE
 from app.repositories.users import UserRepository
 from tests.factories import make_user, unique_email
+
+
+def record_statement(statements: list[str]) -> Callable[..., None]:
+    """A `before_cursor_execute` listener that appends each statement to `statements`."""
+
+    def record(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    return record
 
 
 def test_create_then_read_back(session: Session) -> None:
@@ -67,6 +78,13 @@ def test_duplicate_email_in_any_case_is_rejected_and_the_session_stays_usable(
 def test_list_pages_in_id_order(session: Session) -> None:
     created = sorted((make_user(session) for _ in range(5)), key=lambda user: user.id)
     users = UserRepository(session)
+    # Rewritten rows move to the end of a PostgreSQL table: an unordered scan now returns them
+    # last, so a missing ORDER BY shows even where ids grow with insertion order.
+    for user in created[:2]:
+        users.set_active(user, is_active=False)
+    statements: list[str] = []
+    connection = session.connection()
+    event.listen(connection, "before_cursor_execute", record_statement(statements))
 
     first_page = users.list(limit=2, offset=0)
     second_page = users.list(limit=2, offset=2)
@@ -75,6 +93,8 @@ def test_list_pages_in_id_order(session: Session) -> None:
     assert [user.id for user in first_page] == [user.id for user in created[:2]]
     assert [user.id for user in second_page] == [user.id for user in created[2:4]]
     assert len(everything) == 5
+    # SQLite scans integer keys in id order whatever the query says: check the query too.
+    assert all("ORDER BY users.id" in statement for statement in statements), statements
 
 
 def test_list_caps_the_page_size(session: Session) -> None:
@@ -100,4 +120,4 @@ def test_set_active_is_persisted_and_touches_updated_at(session: Session) -> Non
 
     assert reloaded is not None
     assert reloaded.is_active is False
-    assert reloaded.updated_at >= before
+    assert reloaded.updated_at > before

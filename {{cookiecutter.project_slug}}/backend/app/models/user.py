@@ -1,6 +1,6 @@
 """The `users` table."""
 
-from sqlalchemy import String, false, true
+from sqlalchemy import CheckConstraint, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -11,9 +11,11 @@ EMAIL_MAX_LENGTH = 320
 
 
 class User(IdMixin, TimestampMixin, Base):
-    """An account. `email` is stored normalised (lower case), so the unique index is case-blind."""
+    """An account. `email` is stored normalised, so the unique index is blind to letter case."""
 
     __tablename__ = "users"
+    # The stored form is lower case whatever code writes it (`normalize_email` does more: NFKC).
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower"),)
 
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True, index=True)
     hashed_password: Mapped[str] = mapped_column(String(255))
