@@ -24,6 +24,7 @@ MODE_FILES = (
     "backend/app/repositories/refresh_tokens.py",
     "backend/app/repositories/users.py",
     "backend/app/superuser.py",
+    "backend/tests/conftest.py",
     "backend/tests/test_persistence.py",
 )
 

@@ -17,7 +17,7 @@ from app.core.config import get_settings
 from app.db.session import create_engine_from_settings
 from app.main import create_app
 {%- if cookiecutter.database == "postgresql" %}
-from tests.conftest import ON_POSTGRESQL
+from tests.database import ON_POSTGRESQL
 
 # Nothing listens on port 1: connections are refused at once. SQLite (the fallback when
 # TEST_DATABASE_URL is not set) cannot create a file in a directory that does not exist.

@@ -145,3 +145,50 @@ def test_authenticated_reads_fail_the_same_way(app: FastAPI, client: TestClient)
 
     assert response.status_code == 503
     assert response.json()["code"] == "database_unavailable"
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"username=a&password=b", "multipart/form-data"),
+        (b"--x\r\ngarbage", "multipart/form-data; boundary=x"),
+    ],
+)
+def test_a_login_form_that_cannot_be_parsed_is_422(
+    client: TestClient, content: bytes, content_type: str
+) -> None:
+    response = client.post("/auth/token", content=content, headers={"Content-Type": content_type})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][0] == "body"
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(client: TestClient) -> None:
+    login = client.post("/auth/token", data={"username": "a\x00@example.com", "password": "x" * 9})
+    sign_up = client.post("/users", json={"email": "a\x00@example.com", "password": "x" * 9})
+
+    assert login.status_code == 422
+    assert sign_up.status_code == 422
+
+
+def test_framework_errors_keep_the_api_s_shape(client: TestClient) -> None:
+    missing = client.get("/no-such-path")
+    wrong_method = client.request("OPTIONS", "/users/1")
+    me_has_no_patch = client.patch("/users/me", json={"is_active": False})
+
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "Not Found", "code": "not_found"}
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["code"] == "method_not_allowed"
+    assert wrong_method.headers["Allow"] == "GET, PATCH"
+    assert me_has_no_patch.status_code == 405
+    assert me_has_no_patch.headers["Allow"] == "GET"
+
+
+def test_the_schema_states_the_password_limits_the_settings_hold(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    password = schema["components"]["schemas"]["UserCreate"]["properties"]["password"]
+    settings = get_settings()
+
+    assert password["minLength"] == settings.PASSWORD_MIN_LENGTH
+    assert password["maxLength"] == settings.PASSWORD_MAX_LENGTH

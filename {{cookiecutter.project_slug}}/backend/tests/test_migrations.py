@@ -21,9 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from app.db.sqlite import use_explicit_transactions
 from app.models.user import User
 {%- if cookiecutter.database == "sqlite" %}
-from tests.conftest import project_alembic_config
+from tests.database import project_alembic_config
 {%- else %}
-from tests.conftest import (
+from tests.database import (
     ON_POSTGRESQL,
     TEST_DATABASE_URL,
     drop_database,

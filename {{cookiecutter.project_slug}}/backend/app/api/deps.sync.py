@@ -37,7 +37,7 @@ EngineDep = Annotated[Engine, Depends(current_engine)]
 
 
 async def get_user_repository(session: SessionDep) -> UserRepository:
-    """A `UserRepository` on the request's session (async: building it needs no thread)."""
+    """A `UserRepository` on the request's session."""
     return UserRepository(session)
 
 
@@ -55,10 +55,7 @@ BearerTokenDep = Annotated[str | None, Depends(bearer_token)]
 
 
 def current_user(token: BearerTokenDep, users: UserRepositoryDep, settings: SettingsDep) -> User:
-    """The user the access token names, loaded afresh: a deactivated account stops at once.
-
-    A plain `def`: FastAPI runs it in its thread pool, as the database call blocks.
-    """
+    """The user the access token names, loaded afresh: a deactivated account stops at once."""
     if not token:
         raise NotAuthenticated
     try:

@@ -3,6 +3,7 @@
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
 from asgi_correlation_id import correlation_id
@@ -11,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from app.core.errors import (
     DomainError,
@@ -38,6 +41,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 }
 # RFC 6750: a 401 names the scheme the client should authenticate with.
 AUTHENTICATE_HEADERS = {"WWW-Authenticate": "Bearer"}
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # How long a client should wait after a 503 before trying again.
 RETRY_AFTER_SECONDS = 1
 # What a validation error may show: never the submitted value (`input`) nor the rule's
@@ -167,6 +171,36 @@ async def validation_error_handler(
     )
 
 
+async def http_error_handler(request: Request, error: HTTPException) -> JSONResponse:
+    """Errors of the framework itself, in the API's shape: `{"detail", "code"}`.
+
+    A body the framework cannot parse (a broken multipart form) is a 422 like any other
+    malformed input; a 405 lists every method the path has, not just the first route's.
+    """
+    if error.status_code == status.HTTP_400_BAD_REQUEST:
+        problem = {"type": "body_invalid", "loc": ["body"], "msg": str(error.detail)}
+        return JSONResponse(validation_error_body([problem]), status.HTTP_422_UNPROCESSABLE_CONTENT)
+    headers = dict(error.headers or {})
+    if error.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        headers["Allow"] = ", ".join(sorted(allowed_methods(request)))
+    code = HTTPStatus(error.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    return JSONResponse(
+        {"detail": str(error.detail), "code": code}, error.status_code, headers=headers or None
+    )
+
+
+def allowed_methods(request: Request) -> set[str]:
+    """Every method some route serves at the request's path."""
+    return {
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    }
+
+
 async def pool_timeout_handler(_request: Request, _error: PoolTimeoutError) -> JSONResponse:
     """No pooled connection became free in time: overload, not a bug, so a 503 to retry."""
     logger.warning("No database connection became free in time")
@@ -195,6 +229,7 @@ async def database_error_handler(
 def install_error_handlers(app: FastAPI) -> None:
     """Register every handler above on `app`."""
     app.exception_handler(DomainError)(domain_error_handler)
+    app.exception_handler(HTTPException)(http_error_handler)
     app.exception_handler(RequestValidationError)(validation_error_handler)
     app.exception_handler(PoolTimeoutError)(pool_timeout_handler)
     app.exception_handler(OperationalError)(database_error_handler)

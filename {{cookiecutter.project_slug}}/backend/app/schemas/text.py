@@ -1,13 +1,14 @@
-"""Text a client sends: valid Unicode only, so it can be hashed, stored and logged."""
+"""Text a client sends: valid Unicode without NUL, so it can be hashed, stored and logged."""
 
 from typing import Annotated
 
-from pydantic import BeforeValidator, EmailStr
+from pydantic import BeforeValidator, EmailStr, Field
 from pydantic_core import PydanticCustomError
 
 
-def _refuse_lone_surrogates(value: object) -> object:
-    """JSON can spell a lone surrogate (`"\\ud800"`); no encoder can write one out."""
+def _refuse_unstorable_text(value: object) -> object:
+    """JSON can spell a lone surrogate (`"\\ud800"`), which no encoder can write out, and NUL,
+    which PostgreSQL cannot store in text."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
@@ -15,8 +16,21 @@ def _refuse_lone_surrogates(value: object) -> object:
             raise PydanticCustomError(
                 "string_unicode", "Input should be valid Unicode text, without lone surrogates"
             ) from None
+        if "\x00" in value:
+            raise PydanticCustomError("string_nul", "Input should not contain NUL characters")
     return value
 
 
-UnicodeStr = Annotated[str, BeforeValidator(_refuse_lone_surrogates)]
-UnicodeEmail = Annotated[EmailStr, BeforeValidator(_refuse_lone_surrogates)]
+# The same rule in the schema, so that clients and API fuzzers know it.
+STORABLE_TEXT_PATTERN = r"^[^\u0000\ud800-\udfff]*$"
+
+UnicodeStr = Annotated[
+    str,
+    BeforeValidator(_refuse_unstorable_text),
+    Field(json_schema_extra={"pattern": STORABLE_TEXT_PATTERN}),
+]
+UnicodeEmail = Annotated[
+    EmailStr,
+    BeforeValidator(_refuse_unstorable_text),
+    Field(json_schema_extra={"pattern": STORABLE_TEXT_PATTERN}),
+]

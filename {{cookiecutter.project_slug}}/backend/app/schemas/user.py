@@ -1,5 +1,7 @@
 """Bodies of the `/users` endpoints."""
 
+from typing import Any
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator
 from pydantic_core import PydanticCustomError
 
@@ -8,10 +10,17 @@ from app.models.mixins import Id
 from app.schemas.text import UnicodeEmail, UnicodeStr
 
 
+def _password_bounds(schema: dict[str, Any]) -> None:
+    """The password's length limits in the schema, read when the schema is built."""
+    settings = get_settings()
+    password = schema["properties"]["password"]
+    password.update(minLength=settings.PASSWORD_MIN_LENGTH, maxLength=settings.PASSWORD_MAX_LENGTH)
+
+
 class UserCreate(BaseModel):
     """What a client sends to create a user."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_password_bounds)
 
     email: UnicodeEmail
     password: UnicodeStr = Field(

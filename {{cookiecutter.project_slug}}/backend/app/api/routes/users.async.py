@@ -43,7 +43,7 @@ async def read_me(caller: CurrentUserDep) -> Response:
 
 
 @router.get(
-    "/{user_id}",
+    "/{user_id:id}",
     response_model=UserRead,
     responses=error_responses(*AUTHENTICATION_ERRORS, UserNotFound),
 )
@@ -61,7 +61,7 @@ async def get_user(user_id: IdPath, caller: CurrentUserDep, users: UserRepositor
 
 
 @router.patch(
-    "/{user_id}",
+    "/{user_id:id}",
     response_model=UserRead,
     dependencies=[Depends(current_superuser)],
     responses=error_responses(*AUTHENTICATION_ERRORS, Forbidden, UserNotFound),

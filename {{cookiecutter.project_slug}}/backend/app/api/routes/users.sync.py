@@ -31,7 +31,8 @@ AUTHENTICATION_ERRORS = (NotAuthenticated, InvalidToken, UserInactive)
 )
 def create_user(payload: UserCreate, users: UserRepositoryDep) -> Response:
     """Sign up. Emails are unique regardless of letter case."""
-    user = users.create(email=payload.email, hashed_password=hash_password(payload.password))
+    hashed_password = hash_password(payload.password)
+    user = users.create(email=payload.email, hashed_password=hashed_password)
     return json_response(UserRead.model_validate(user), status.HTTP_201_CREATED)
 
 
@@ -42,7 +43,7 @@ async def read_me(caller: CurrentUserDep) -> Response:
 
 
 @router.get(
-    "/{user_id}",
+    "/{user_id:id}",
     response_model=UserRead,
     responses=error_responses(*AUTHENTICATION_ERRORS, UserNotFound),
 )
@@ -60,7 +61,7 @@ def get_user(user_id: IdPath, caller: CurrentUserDep, users: UserRepositoryDep) 
 
 
 @router.patch(
-    "/{user_id}",
+    "/{user_id:id}",
     response_model=UserRead,
     dependencies=[Depends(current_superuser)],
     responses=error_responses(*AUTHENTICATION_ERRORS, Forbidden, UserNotFound),
