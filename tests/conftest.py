@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +28,7 @@ DATABASES = ("sqlite", "postgresql")
 PRIMARY_KEYS = ("uuid", "int")
 SQLALCHEMY_MODES = ("sync", "async")
 # Plugins of the template's environment that a baked project does not use.
-FOREIGN_PLUGINS = "-p no:cookies -p no:pytest_benchmark"
+FOREIGN_PLUGINS = "-p no:cookies -p no:pytest_benchmark -p no:schemathesis"
 
 
 @dataclass(frozen=True)
@@ -274,9 +276,33 @@ def served(
     return running[baked.combination]
 
 
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop `process` and everything it started (it leads a session): make, uvicorn, workers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=15)
+    # Whatever ignored SIGTERM, or outlived make, does not outlive the test.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
 @contextmanager
-def serving(baked: Baked, directory: Path) -> Iterator[Served]:
-    """The project migrated and served on a free port; PostgreSQL is reached through a proxy."""
+def serving(
+    baked: Baked,
+    directory: Path,
+    *,
+    workers: int = 1,
+    database_address: tuple[str, int] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[Served]:
+    """The project migrated and served by `make run` on a free port.
+
+    PostgreSQL is reached through a proxy, which forwards to the server, or to `database_address`
+    (a PgBouncer in front of it); the migrations always run on the server directly. `env` adds to
+    the server's environment.
+    """
     proxy: TcpProxy | None = None
     database_name = ""
     if baked.combination.database == "postgresql":
@@ -285,7 +311,7 @@ def serving(baked: Baked, directory: Path) -> Iterator[Served]:
         database_name = f"{make_url(baked.env['TEST_DATABASE_URL']).database}_served"
         recreate_database(server, database_name)
         direct = make_url(server).set(database=database_name)
-        proxy = TcpProxy(direct.host or "127.0.0.1", direct.port or 5432)
+        proxy = TcpProxy(*(database_address or (direct.host or "127.0.0.1", direct.port or 5432)))
         proxy.start()
         migrate_url = direct.render_as_string(hide_password=False)
         serve_url = direct.set(host="127.0.0.1", port=proxy.port).render_as_string(
@@ -302,7 +328,7 @@ def serving(baked: Baked, directory: Path) -> Iterator[Served]:
         env={"DATABASE_URL": migrate_url},
     )
     port = free_port()
-    env = {
+    server_env = {
         **baked.env,
         "DATABASE_URL": serve_url,
         "LOG_LEVEL": "WARNING",
@@ -311,24 +337,26 @@ def serving(baked: Baked, directory: Path) -> Iterator[Served]:
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST_KIB": "1024",
         "ARGON2_PARALLELISM": "1",
+        **(env or {}),
     }
-    process = subprocess.Popen(
-        [
-            str(Path(baked.env["VENV"]) / "bin/uvicorn"),
-            "--factory",
-            "app.main:create_app",
-            "--app-dir",
-            "backend",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=baked.path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log_path = directory / "server.log"
+    with log_path.open("wb") as log:
+        # Its own session, so that stopping it stops make, uvicorn and every worker together.
+        process = subprocess.Popen(
+            [
+                "make",
+                "--no-print-directory",
+                "run",
+                "HOST=127.0.0.1",
+                f"PORT={port}",
+                f"WORKERS={workers}",
+            ],
+            cwd=baked.path,
+            env=server_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -338,13 +366,12 @@ def serving(baked: Baked, directory: Path) -> Iterator[Served]:
                     break
             except httpx2.TransportError:
                 pass
-            assert process.poll() is None, "the server exited"
+            assert process.poll() is None, f"the server exited:\n{log_path.read_text()}"
             assert time.monotonic() < deadline, "the server did not start within 30 s"
             time.sleep(0.1)
         yield Served(url, proxy, migrate_url, SERVED_SECRET_KEY)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process_group(process)
         if proxy is not None:
             proxy.stop()
             server = postgres_server_url()
