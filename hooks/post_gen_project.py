@@ -25,6 +25,7 @@ MODE_FILES = (
     "backend/app/repositories/users.py",
     "backend/app/superuser.py",
     "backend/tests/conftest.py",
+    "backend/tests/test_health.py",
     "backend/tests/test_persistence.py",
 )
 

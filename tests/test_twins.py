@@ -35,6 +35,7 @@ DIFFERENT_PROGRAMS = (
     "backend/app/db/session.py",
     "backend/app/superuser.py",
     "backend/tests/conftest.py",
+    "backend/tests/test_health.py",
     "backend/tests/test_persistence.py",
 )
 ASYNC_WORDS = (

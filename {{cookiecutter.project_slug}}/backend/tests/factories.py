@@ -18,7 +18,11 @@ _sequence = count(1)
 
 DEFAULT_PASSWORD = "correct-horse-9"
 # A well-formed id that no test creates.
-UNKNOWN_ID = {{ '"00000000-0000-4000-8000-000000000000"' if cookiecutter.primary_key == "uuid" else "2**62" }}
+{%- if cookiecutter.primary_key == "uuid" %}
+UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
+{%- else %}
+UNKNOWN_ID = 2**62
+{%- endif %}
 
 
 def unique_email(prefix: str = "user") -> str:

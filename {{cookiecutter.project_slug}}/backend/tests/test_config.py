@@ -10,6 +10,11 @@ from app.core.config import PROJECT_ROOT, Settings, get_settings, settings_probl
 {%- if cookiecutter.database == "postgresql" %}
 
 PRODUCTION_URL = "postgresql+psycopg://app:a-real-secret@db:5432/app"
+{%- if cookiecutter.sqlalchemy_mode == "async" %}
+SQLITE_DRIVER = "sqlite+aiosqlite"
+{%- else %}
+SQLITE_DRIVER = "sqlite"
+{%- endif %}
 {%- else %}
 
 PRODUCTION_URL = "sqlite:///./app.db"
@@ -69,7 +74,7 @@ def test_other_drivers_are_refused() -> None:
 def test_sqlite_is_accepted_for_quick_local_runs() -> None:
     url = settings(DATABASE_URL="sqlite:///./app.db").DATABASE_URL
 
-    assert url == f"{{ "sqlite+aiosqlite" if cookiecutter.sqlalchemy_mode == "async" else "sqlite" }}:///{PROJECT_ROOT}/app.db"
+    assert url == f"{SQLITE_DRIVER}:///{PROJECT_ROOT}/app.db"
 {%- else %}
 
 

@@ -15,7 +15,11 @@ from pytest_alembic.tests import (
     test_up_down_consistency,
     test_upgrade,
 )
-from sqlalchemy import Connection, Engine, create_engine, insert, inspect{% if cookiecutter.database == "postgresql" %}, make_url{% endif %}, select, text
+{%- if cookiecutter.database == "postgresql" %}
+from sqlalchemy import Connection, Engine, create_engine, insert, inspect, make_url, select, text
+{%- else %}
+from sqlalchemy import Connection, Engine, create_engine, insert, inspect, select, text
+{%- endif %}
 from sqlalchemy.exc import IntegrityError
 
 from app.db.sqlite import use_explicit_transactions

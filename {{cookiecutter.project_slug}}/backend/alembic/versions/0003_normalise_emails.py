@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 from alembic.util import CommandError
 
 revision: str = "0003"
@@ -27,6 +27,19 @@ def normalise(email: str) -> str:
 
 
 def upgrade() -> None:
+    if context.is_offline_mode():
+        # A SQL script cannot read the rows: it lowers the case (no NFKC, no collision check;
+        # a collision makes the unique index stop the script).
+        lowered = sa.func.lower(users.c.email)
+        op.execute(users.update().where(users.c.email != lowered).values(email=lowered))
+    else:
+        normalise_stored_emails()
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.create_check_constraint(op.f("ck_users_email_lower"), "email = lower(email)")
+
+
+def normalise_stored_emails() -> None:
+    """Rewrite every email in its normal form, or change nothing if two would become one."""
     connection = op.get_bind()
     rows = connection.execute(sa.select(users.c.id, users.c.email)).all()
     by_form: defaultdict[str, list[sa.Row[tuple[object, str]]]] = defaultdict(list)
@@ -47,8 +60,6 @@ def upgrade() -> None:
             connection.execute(
                 users.update().where(users.c.id == row.id).values(email=normalise(row.email))
             )
-    with op.batch_alter_table("users") as batch_op:
-        batch_op.create_check_constraint(op.f("ck_users_email_lower"), "email = lower(email)")
 
 
 def downgrade() -> None:

@@ -27,6 +27,10 @@ SECRET_KEY_MIN_BYTES = 32
 ARGON2_MIN_MEMORY_COST_KIB = 19 * 1024
 ARGON2_MIN_TIME_COST = 2
 DEPLOYED = frozenset({"staging", "production"})
+{%- if cookiecutter.database == "postgresql" %}
+# The development database's name, in the default DATABASE_URL.
+DATABASE_NAME = "{{ cookiecutter.project_slug }}"
+{%- endif %}
 
 
 def _upper(value: Any) -> Any:
@@ -51,7 +55,7 @@ class Settings(BaseSettings):
 {%- if cookiecutter.database == "postgresql" %}
 
     # PostgreSQL (postgresql+psycopg://); a sqlite:/// URL also works, for quick local runs.
-    DATABASE_URL: str = "postgresql+psycopg://postgres@localhost:5432/{{ cookiecutter.project_slug }}"
+    DATABASE_URL: str = f"postgresql+psycopg://postgres@localhost:5432/{DATABASE_NAME}"
     # Per worker process; keep workers x (pool size + overflow) below max_connections. Overflow
     # connections are closed as soon as they are returned: under steady load above the pool
     # size they are reopened for every request, so size the pool and leave overflow at zero.

@@ -6,7 +6,11 @@ from contextlib import contextmanager
 from functools import lru_cache, partial
 
 import anyio
-from sqlalchemy import Connection, Engine, create_engine{% if cookiecutter.database == "postgresql" %}, make_url{% endif %}
+{%- if cookiecutter.database == "postgresql" %}
+from sqlalchemy import Connection, Engine, create_engine, make_url
+{%- else %}
+from sqlalchemy import Connection, Engine, create_engine
+{%- endif %}
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings, get_settings
