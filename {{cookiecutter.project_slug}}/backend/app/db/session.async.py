@@ -52,10 +52,13 @@ def create_engine_from_settings(settings: Settings) -> AsyncEngine:
     )
     postgresql.limit_statement_time(engine.sync_engine, timeout_ms=settings.DB_STATEMENT_TIMEOUT_MS)
     return engine
+{%- else %}
+    return _create_sqlite_engine(settings)
+{%- endif %}
 
 
 def _create_sqlite_engine(settings: Settings) -> AsyncEngine:
-{%- endif %}
+    """A SQLite engine, with the pragmas and the transaction recipe SQLite needs."""
     engine = create_async_engine(settings.DATABASE_URL, pool_pre_ping=True, hide_parameters=True)
     sqlite.use_explicit_transactions(engine.sync_engine)
     sqlite.configure_connections(engine.sync_engine, busy_timeout_ms=settings.DB_BUSY_TIMEOUT_MS)

@@ -52,10 +52,13 @@ def create_engine_from_settings(settings: Settings) -> Engine:
     )
     postgresql.limit_statement_time(engine, timeout_ms=settings.DB_STATEMENT_TIMEOUT_MS)
     return engine
+{%- else %}
+    return _create_sqlite_engine(settings)
+{%- endif %}
 
 
 def _create_sqlite_engine(settings: Settings) -> Engine:
-{%- endif %}
+    """A SQLite engine, with the pragmas and the transaction recipe SQLite needs."""
     engine = create_engine(
         settings.DATABASE_URL,
         pool_pre_ping=True,
