@@ -253,6 +253,7 @@ class Served:
     proxy: TcpProxy | None
     database_url: str
     secret_key: str
+    log_path: Path
 
 
 @pytest.fixture(scope="session")
@@ -337,6 +338,12 @@ def serving(
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST_KIB": "1024",
         "ARGON2_PARALLELISM": "1",
+        # Short limits, so that the fault tests wait seconds, not minutes.
+        "DB_CONNECT_TIMEOUT": "2",
+        "DB_STATEMENT_TIMEOUT_MS": "1000",
+        "DB_BUSY_TIMEOUT_MS": "1000",
+        # A session time zone other than UTC: timestamps must come back in UTC all the same.
+        "PGTZ": "Europe/Berlin",
         **(env or {}),
     }
     log_path = directory / "server.log"
@@ -369,7 +376,7 @@ def serving(
             assert process.poll() is None, f"the server exited:\n{log_path.read_text()}"
             assert time.monotonic() < deadline, "the server did not start within 30 s"
             time.sleep(0.1)
-        yield Served(url, proxy, migrate_url, SERVED_SECRET_KEY)
+        yield Served(url, proxy, migrate_url, SERVED_SECRET_KEY, log_path)
     finally:
         stop_process_group(process)
         if proxy is not None:
