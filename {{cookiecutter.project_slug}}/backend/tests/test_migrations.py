@@ -106,16 +106,20 @@ def test_downgrade_to_base_leaves_no_application_table(
 
 
 def test_every_revision_links_to_the_one_before(alembic_config: Config) -> None:
-    script = ScriptDirectory.from_config(alembic_config)
-    revisions = list(script.walk_revisions())  # newest first, following down_revision
+    """The template's revisions, 0001, 0002, ..., form one chain; the project's build on it.
 
-    assert revisions[-1].down_revision is None
-    assert [revision.revision for revision in revisions] == [
-        revision.revision for revision in sorted(revisions, key=lambda r: r.revision, reverse=True)
-    ]
-    for newer, older in pairwise(revisions):
-        assert newer.down_revision == older.revision
-    for revision in revisions:
+    The project's own revisions are named by date and time (env.py), never like the template's:
+    a revision id present twice would make Alembic warn, and this suite fail, on every use.
+    """
+    script = ScriptDirectory.from_config(alembic_config)
+    revisions = {revision.revision: revision for revision in script.walk_revisions()}
+    template = sorted(name for name in revisions if len(name) == 4 and name.isdigit())
+
+    assert template == [f"{number:04d}" for number in range(1, len(template) + 1)]
+    assert revisions["0001"].down_revision is None
+    for older, newer in pairwise(template):
+        assert revisions[newer].down_revision == older
+    for revision in revisions.values():
         assert Path(revision.path).name.startswith(f"{revision.revision}_")
 
 

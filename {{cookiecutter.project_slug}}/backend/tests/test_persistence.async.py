@@ -8,12 +8,13 @@ from datetime import UTC
 
 import anyio
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.errors import EmailAlreadyRegistered
 from app.core.security import hash_password, verify_password
 from app.db.session import session_scope
+from app.models.user import User
 from app.repositories.base import MAX_PAGE_SIZE
 from app.repositories.users import UserRepository
 from tests.factories import make_user, unique_email
@@ -149,3 +150,19 @@ async def test_a_cancelled_request_gives_its_connection_back_intact(engine: Asyn
     assert scope.cancelled_caught
     # Rolled back and returned to the pool, not closed halfway through its rollback.
     assert reused is used
+
+
+async def test_delete_removes_the_row_and_refresh_reloads_it(session: AsyncSession) -> None:
+    users = UserRepository(session)
+    kept = await make_user(session)
+    removed = await make_user(session)
+    await session.execute(
+        update(User).where(User.id == kept.id).values(is_active=False),
+        execution_options={"synchronize_session": False},
+    )
+
+    await users.delete(removed)
+    refreshed = await users.refresh(kept)
+
+    assert await users.get_by_id(removed.id) is None
+    assert refreshed.is_active is False

@@ -7,11 +7,12 @@ from collections.abc import Callable
 from datetime import UTC
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from app.core.errors import EmailAlreadyRegistered
 from app.core.security import hash_password, verify_password
+from app.models.user import User
 from app.repositories.base import MAX_PAGE_SIZE
 from app.repositories.users import UserRepository
 from tests.factories import make_user, unique_email
@@ -121,3 +122,19 @@ def test_set_active_is_persisted_and_touches_updated_at(session: Session) -> Non
     assert reloaded is not None
     assert reloaded.is_active is False
     assert reloaded.updated_at > before
+
+
+def test_delete_removes_the_row_and_refresh_reloads_it(session: Session) -> None:
+    users = UserRepository(session)
+    kept = make_user(session)
+    removed = make_user(session)
+    session.execute(
+        update(User).where(User.id == kept.id).values(is_active=False),
+        execution_options={"synchronize_session": False},
+    )
+
+    users.delete(removed)
+    refreshed = users.refresh(kept)
+
+    assert users.get_by_id(removed.id) is None
+    assert refreshed.is_active is False
