@@ -3,9 +3,9 @@
 The template keeps a file twice where the SQLAlchemy modes differ (`name.sync.py`,
 `name.async.py`). Where the two are one program written twice, this test reads the async file
 as the sync one would be written (no `async`/`await`, the sync classes, hashing called in place
-instead of in a worker thread) and requires the result to equal the sync file, line for line:
-a change made to one twin only fails here. Imports are left out (each baked project's lint
-checks them). The files whose variants are really different programs are listed as such.
+instead of in a worker thread, no event loop started) and requires the result to equal the sync
+file, line for line: a change made to one twin only fails here. Imports are left out (each
+baked project's lint checks them). Files whose variants are different programs are listed.
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ TWINS = (
     "backend/app/repositories/base.py",
     "backend/app/repositories/refresh_tokens.py",
     "backend/app/repositories/users.py",
+    "backend/app/superuser.py",
 )
-# Different programs: the session lifecycle, the command that owns an event loop, and the
-# test modules whose fixtures run on event loops of their own.
+# Different programs: the session lifecycle, and the test modules whose fixtures run on event
+# loops of their own.
 DIFFERENT_PROGRAMS = (
     "backend/app/db/session.py",
-    "backend/app/superuser.py",
     "backend/tests/conftest.py",
     "backend/tests/test_health.py",
     "backend/tests/test_persistence.py",
@@ -54,6 +54,8 @@ ASYNC_WORDS = (
 AWAITED_CALL = re.compile(r"\(await ([\w.]+\([^()]*\))\)")
 # The async code runs Argon2 in a worker thread: `await in_hashing_thread(f, x)` is `f(x)`.
 HASHING_THREAD = re.compile(r"in_hashing_thread\(\s*(\w+),\s*")
+# A command starts its event loop where the sync one calls straight in: `asyncio.run(f(x))`.
+EVENT_LOOP = re.compile(r"asyncio\.run\((.*)\)$", re.MULTILINE)
 
 
 def mode_files() -> tuple[str, ...]:
@@ -103,6 +105,7 @@ def as_sync(async_source: str) -> str:
     """The async twin read as its sync counterpart is written."""
     source = AWAITED_CALL.sub(r"\1", async_source)
     source = HASHING_THREAD.sub(r"\1(", source)
+    source = EVENT_LOOP.sub(r"\1", source)
     for async_word, sync_word in ASYNC_WORDS:
         source = source.replace(async_word, sync_word)
     return source

@@ -74,7 +74,7 @@ async def run(email: str) -> str:
         async with session_scope(get_engine()) as session:
             return await ensure_superuser(UserRepository(session), email)
     finally:
-        # Pooled connections belong to this event loop, which ends here.
+        # The command is done with the database: close the pooled connections.
         await get_engine().dispose()
 
 

@@ -60,18 +60,19 @@ def ensure_superuser(users: UserRepository, email: str) -> str:
         users.set_superuser(user, is_superuser=True)
         return f"{user.email} is now a superuser"
     account = new_account(email, new_password())
-    user = users.create(
-        email=account.email,
-        hashed_password=hash_password(account.password),
-        is_superuser=True,
-    )
+    hashed_password = hash_password(account.password)
+    user = users.create(email=account.email, hashed_password=hashed_password, is_superuser=True)
     return f"created the superuser {user.email}"
 
 
 def run(email: str) -> str:
     """`ensure_superuser` in a transaction of its own, on the application's database."""
-    with session_scope(get_engine()) as session:
-        return ensure_superuser(UserRepository(session), email)
+    try:
+        with session_scope(get_engine()) as session:
+            return ensure_superuser(UserRepository(session), email)
+    finally:
+        # The command is done with the database: close the pooled connections.
+        get_engine().dispose()
 
 
 def main(argv: list[str]) -> int:
