@@ -1,4 +1,9 @@
-"""Finish the generated project: keep the chosen mode's files, write `.env`, say what's next."""
+"""Finish the generated project: keep the chosen mode's files, write `.env`, say what's next.
+
+Safe to run again on the finished project: what is done already is left as it is, and an
+existing `.env` (the project's own secrets) is never replaced. `cruft update` runs this hook
+again, on fresh renders of the old and the new template.
+"""
 
 from __future__ import annotations
 
@@ -40,10 +45,10 @@ def keep_mode_files(project: Path, mode: str) -> None:
         target = project / name
         for variant_mode in MODES:
             variant = target.with_name(f"{target.stem}.{variant_mode}{target.suffix}")
-            if variant_mode == mode:
-                variant.rename(target)
-            else:
-                variant.unlink()
+            if variant_mode != mode:
+                variant.unlink(missing_ok=True)
+            elif variant.exists():
+                variant.replace(target)
 
 
 def drop_other_database_files(project: Path, database: str) -> None:
@@ -57,13 +62,16 @@ def write_env(project: Path) -> None:
     """Create `.env` from `.env.example`, with new random values for the secrets.
 
     The token signing key gets a value of its own; the database password, which appears in
-    more than one line, gets one value everywhere.
+    more than one line, gets one value everywhere. An existing `.env` stays: its database
+    password is the one the database was created with.
     """
+    env = project / ".env"
+    if env.exists():
+        return
     example = (project / ".env.example").read_text(encoding="utf-8")
     signing_key = f"SECRET_KEY={secrets.token_urlsafe(48)}"
     content = example.replace(f"SECRET_KEY={EXAMPLE_SECRET}", signing_key)
     content = content.replace(EXAMPLE_SECRET, secrets.token_urlsafe(24))
-    env = project / ".env"
     env.write_text(content, encoding="utf-8")
     env.chmod(0o600)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, make_url
@@ -73,10 +75,15 @@ def test_a_model_change_is_caught_then_migrated_checked_and_undone(
 
     # The documented workflow: autogenerate, upgrade, check, downgrade.
     versions = project.path / "backend/alembic/versions"
-    next_number = len(list(versions.glob("[0-9][0-9][0-9][0-9]_*.py"))) + 1
+    before = f"{datetime.now(UTC):%Y%m%d_%H%M%S}"
     project.make("db-revision", msg="add nickname")
-    revision = versions / f"{next_number:04d}_add_nickname.py"
-    assert revision.is_file(), sorted(path.name for path in versions.iterdir())
+    after = f"{datetime.now(UTC):%Y%m%d_%H%M%S}"
+    # The project's revisions are named by their UTC date and time, never like the template's.
+    written = sorted(versions.glob("*_add_nickname.py"))
+    assert len(written) == 1, sorted(path.name for path in versions.iterdir())
+    revision = written[0]
+    assert re.fullmatch(r"\d{8}_\d{6}_add_nickname\.py", revision.name)
+    assert before <= revision.name[:15] <= after
     assert "nickname" in revision.read_text(encoding="utf-8")
     project.run(str(venv_bin / "ruff"), "check", str(revision))
     project.run(str(venv_bin / "ruff"), "format", "--check", str(revision))
