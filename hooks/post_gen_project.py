@@ -21,6 +21,7 @@ EXAMPLE_SECRET = "changeme"  # noqa: S105 - the value to replace, not a secret
 # mode's file becomes `name.py`; the other one is deleted.
 MODES = ("sync", "async")
 MODE_FILES = (
+    "backend/alembic/env.py",
     "backend/app/api/deps.py",
     "backend/app/api/routes/auth.py",
     "backend/app/api/routes/users.py",

@@ -30,9 +30,10 @@ TWINS = (
     "backend/app/repositories/users.py",
     "backend/app/superuser.py",
 )
-# Different programs: the session lifecycle, and the test modules whose fixtures run on event
-# loops of their own.
+# Different programs: the Alembic environment and the session lifecycle (an async engine is
+# driven from an event loop), and the test modules whose fixtures run on event loops of their own.
 DIFFERENT_PROGRAMS = (
+    "backend/alembic/env.py",
     "backend/app/db/session.py",
     "backend/tests/conftest.py",
     "backend/tests/test_health.py",

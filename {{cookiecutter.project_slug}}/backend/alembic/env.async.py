@@ -1,8 +1,6 @@
 """Alembic environment: migrates the database the application's settings point at."""
 
-{% if cookiecutter.sqlalchemy_mode == "async" -%}
 import asyncio
-{% endif -%}
 import sys
 from datetime import UTC, datetime, timedelta
 from logging.config import fileConfig
@@ -15,19 +13,13 @@ from alembic.script import ScriptDirectory
 {%- if cookiecutter.database == "postgresql" %}
 from psycopg.errors import ConnectionTimeout
 {%- endif %}
-{%- if cookiecutter.sqlalchemy_mode == "async" and cookiecutter.database == "postgresql" %}
+{%- if cookiecutter.database == "postgresql" %}
 from sqlalchemy import URL, Connection, Engine, make_url, pool, text
-{%- elif cookiecutter.sqlalchemy_mode == "async" %}
-from sqlalchemy import URL, Connection, Engine, make_url, pool
-{%- elif cookiecutter.database == "postgresql" %}
-from sqlalchemy import URL, Connection, Engine, create_engine, make_url, pool, text
 {%- else %}
-from sqlalchemy import URL, Connection, Engine, create_engine, make_url, pool
+from sqlalchemy import URL, Connection, Engine, make_url, pool
 {%- endif %}
 from sqlalchemy.exc import OperationalError
-{%- if cookiecutter.sqlalchemy_mode == "async" %}
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-{%- endif %}
 
 import app.models  # noqa: F401  - registers every model on Base.metadata
 from app.core.config import get_settings
@@ -130,7 +122,6 @@ def cannot_connect(url: URL, error: OperationalError) -> str:
     return f"error: cannot connect to the database at {where} ({reason})"
 
 
-{% if cookiecutter.sqlalchemy_mode == "async" -%}
 def create_own_engine() -> AsyncEngine:
     """An engine on the application's database, for this one run: no pool."""
     settings = get_settings()
@@ -196,45 +187,6 @@ def run_migrations_online() -> None:
             f"config.attributes['connection'] must be an engine or a synchronous connection, "
             f"not {type(connectable).__name__}"
         )
-{%- else -%}
-def create_own_engine() -> Engine:
-    """An engine on the application's database, for this one run: no pool."""
-    settings = get_settings()
-{%- if cookiecutter.database == "postgresql" %}
-    if make_url(settings.DATABASE_URL).get_backend_name() == "postgresql":
-        # A server that accepts connections but never answers fails the run, as it fails the app.
-        return create_engine(
-            settings.DATABASE_URL,
-            poolclass=pool.NullPool,
-            connect_args={"connect_timeout": settings.DB_CONNECT_TIMEOUT},
-        )
-{%- endif %}
-    engine = create_engine(settings.DATABASE_URL, poolclass=pool.NullPool)
-    # Foreign keys stay off here: batch mode drops and recreates tables.
-    use_explicit_transactions(engine)
-    return engine
-
-
-def connect(engine: Engine) -> Connection:
-    """Connect, or end the command with one line when the database cannot be reached."""
-    try:
-        return engine.connect()
-    except OperationalError as error:
-        sys.exit(cannot_connect(engine.url, error))
-
-
-def run_migrations_online() -> None:
-    """Connect to the database and migrate it."""
-    # Tests hand over an engine or a connection of their own (pytest-alembic, the test set-up).
-    connectable = config.attributes.get("connection")
-    if isinstance(connectable, Connection):
-        run_on(connectable)
-        return
-    if connectable is None:
-        connectable = create_own_engine()
-    with connect(connectable) as connection:
-        run_on(connection)
-{%- endif %}
 
 
 if context.is_offline_mode():
