@@ -3,6 +3,7 @@
 import io
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from app import superuser
 from app.core.security import hash_password, verify_password
@@ -105,16 +106,43 @@ def test_without_the_variable_the_password_is_asked_for_hidden(
 
 
 @pytest.mark.usefixtures("no_terminal")
-def test_without_a_password_or_a_terminal_it_stops_with_one_line(
-    capsys: pytest.CaptureFixture[str],
+def test_without_a_password_or_a_terminal_nothing_is_created(
+    in_app_transaction: InAppTransaction,
 ) -> None:
-    """The whole command, on the test database: it looks the email up, then stops."""
-    status = superuser.main([unique_email("root")])
+    email = unique_email("root")
 
-    assert status == 1
-    assert capsys.readouterr().err == (
-        "error: no password: set SUPERUSER_PASSWORD or run this in a terminal\n"
-    )
+    with pytest.raises(superuser.CommandError) as caught:
+        ensure(in_app_transaction, email)
+
+    assert str(caught.value) == "no password: set SUPERUSER_PASSWORD or run this in a terminal"
+    assert stored(in_app_transaction, email) is None
+
+
+@pytest.mark.parametrize(
+    ("failure", "line"),
+    [
+        (superuser.CommandError("no password"), "error: no password\n"),
+        (
+            OperationalError("SELECT users.email ...", {"email": "a@example.com"}, Exception()),
+            "error: the database failed (OperationalError)\n",
+        ),
+    ],
+)
+def test_a_failing_command_ends_with_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    failure: Exception,
+    line: str,
+) -> None:
+    """(`make superuser` itself runs against a served project in the template's tests.)"""
+
+    def run(_email: str) -> str:
+        raise failure
+
+    monkeypatch.setattr(superuser, "run", run)
+
+    assert superuser.main(["a@example.com"]) == 1
+    assert capsys.readouterr() == ("", line)
 
 
 @pytest.mark.parametrize(
