@@ -3,6 +3,7 @@
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -50,6 +51,8 @@ ERRORS: dict[int, type[BaseModel]] = {
     401: ErrorResponse,
     403: ErrorResponse,
     404: ErrorResponse,
+    # An id that decodes to another path ("a/b", "/") can reach a route without GET or PATCH.
+    405: ErrorResponse,
     409: ErrorResponse,
     422: ValidationErrorBody,
 }
@@ -74,32 +77,33 @@ path_segments = st.text(min_size=1, max_size=60) | st.integers().map(str) | st.u
 printable_ascii = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=200)
 
 
+@pytest.fixture
+def auth_headers(client: TestClient) -> dict[str, str]:
+    """A signed-in user's header: made once per test, shared by its examples."""
+    return bearer(signed_up_and_logged_in(client)[1]["access_token"])
+
+
 @EXAMPLES
 @given(user_id=path_segments, authenticated=st.booleans())
 def test_get_user_never_fails_on_the_server(
-    client: TestClient, user_id: str, authenticated: bool
+    client: TestClient, auth_headers: dict[str, str], user_id: str, authenticated: bool
 ) -> None:
-    headers = bearer(signed_up_and_logged_in(client)[1]["access_token"]) if authenticated else {}
+    headers = auth_headers if authenticated else {}
 
     response = client.get(f"/users/{quote(user_id, safe='')}", headers=headers)
 
     assert response.status_code < 500
-    body = response.json()
-    if response.status_code == 404 and "code" not in body:
-        return  # an id that decodes to another path ("a/b") is not a route at all
-    assert_matches_schema(response.status_code, body)
+    assert_matches_schema(response.status_code, response.json())
 
 
 @EXAMPLES
 @given(user_id=path_segments, body=json_values)
-def test_patch_user_never_fails_on_the_server(client: TestClient, user_id: str, body: Any) -> None:
-    headers = bearer(signed_up_and_logged_in(client)[1]["access_token"])
-
-    response = client.patch(f"/users/{quote(user_id, safe='')}", json=body, headers=headers)
+def test_patch_user_never_fails_on_the_server(
+    client: TestClient, auth_headers: dict[str, str], user_id: str, body: Any
+) -> None:
+    response = client.patch(f"/users/{quote(user_id, safe='')}", json=body, headers=auth_headers)
 
     assert response.status_code < 500
-    if response.status_code in {404, 405} and "code" not in response.json():
-        return  # an id that decodes to another path ("a/b") is not a route at all
     assert_matches_schema(response.status_code, response.json())
 
 
