@@ -193,7 +193,9 @@ def test_migrations_give_up_on_a_stalled_database_with_one_line(baked: Baked) ->
     assert result.returncode != 0
     assert lines == [expected], result.stderr
     assert DATABASE_PASSWORD not in result.stdout + result.stderr
-    assert took < CONNECT_TIMEOUT + 5
+    # Bounded, not hung: the connect timeout plus the start-up of make, Python and Alembic on a
+    # machine that is busy with the rest of the suite.
+    assert took < CONNECT_TIMEOUT + 10
 
 
 def keeps_no_prepared_statements(executable: str) -> str:
