@@ -39,6 +39,10 @@ DIFFERENT_PROGRAMS = (
     "backend/tests/test_health.py",
     "backend/tests/test_persistence.py",
 )
+# Different programs that open alike: up to the first definition that differs by mode, both
+# variants must say the same (the Alembic environment's revision naming, options, offline run
+# and migration lock are shared; only how it connects differs).
+SHARED_OPENINGS = {"backend/alembic/env.py": "def create_own_engine("}
 ASYNC_WORDS = (
     ("async def ", "def "),
     ("async with ", "with "),
@@ -140,3 +144,21 @@ def test_twins_are_plain_python_so_a_tool_could_derive_one_from_the_other(name: 
         assert "{{" not in source
         assert "{%" not in source
         ast.parse(source)
+
+
+@pytest.mark.parametrize("name", sorted(SHARED_OPENINGS))
+def test_different_programs_share_their_common_opening_word_for_word(name: str) -> None:
+    marker = SHARED_OPENINGS[name]
+    openings = []
+    for mode in ("sync", "async"):
+        source = variant(name, mode)
+        assert marker in source, (mode, marker)
+        openings.append(without_imports(source[: source.index(marker)]))
+
+    sync, async_ = openings
+    difference = "".join(
+        difflib.unified_diff(
+            sync.splitlines(keepends=True), async_.splitlines(keepends=True), "sync", "async"
+        )
+    )
+    assert difference == ""
