@@ -2,7 +2,8 @@
 
 A bare Starlette app on a psycopg 3 async connection pool, with no ORM, no validation layer, no
 middleware and no dependency injection. `GET /users/{id}` runs the same SELECT as the baked
-project and returns the same JSON keys; `GET /health` answers without touching the database.
+project and returns the same JSON keys, without authentication (the project's lookup needs a
+bearer token); `GET /health` answers without touching the database.
 
 Served by `bench/run.py` as:
 
@@ -25,9 +26,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-SELECT_USER = "SELECT id, email, is_active, created_at, updated_at FROM users WHERE id = %s"
+SELECT_USER = (
+    "SELECT id, email, is_active, is_superuser, created_at, updated_at FROM users WHERE id = %s"
+)
 
-# The baked project's SQLAlchemy pool: pool_size=5, max_overflow=10, so at most 15 connections.
+# 5 to 15 connections; the baked project's pool holds DB_POOL_SIZE=10, without overflow.
 POOL_MIN_SIZE = 5
 POOL_MAX_SIZE = 15
 
@@ -44,12 +47,13 @@ async def get_user(request: Request) -> JSONResponse:
         row: tuple[Any, ...] | None = await cursor.fetchone()
     if row is None:
         return JSONResponse({"detail": "User not found", "code": "user_not_found"}, status_code=404)
-    user_id_value, email, is_active, created_at, updated_at = row
+    user_id_value, email, is_active, is_superuser, created_at, updated_at = row
     return JSONResponse(
         {
             "id": str(user_id_value),
             "email": email,
             "is_active": is_active,
+            "is_superuser": is_superuser,
             "created_at": _isoformat(created_at),
             "updated_at": _isoformat(updated_at),
         }

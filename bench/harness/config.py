@@ -1,0 +1,104 @@
+"""Paths, constants, targets and time bounds; the run's settings; logging and the step error."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH_DIR = ROOT / "bench"
+# Hand-written analysis of the gaps, copied into RESULTS.md under the tables.
+ANALYSIS = BENCH_DIR / "ANALYSIS.md"
+RAW_DIR = BENCH_DIR / "results" / "last"  # git-ignored: raw wrk output, server and suite logs
+VENV_BIN = Path(sys.executable).parent  # the virtualenv running the bench has every tool
+HOST = "127.0.0.1"
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"  # libpq URL; SQLAlchemy's adds +psycopg
+MAINTENANCE_DB = "postgres"
+REFERENCE = "reference"
+
+# Endpoint names, as the report shows them. The reference has no authentication: its lookup is
+# the plain one, and the projects' authenticated endpoints are compared with it.
+GET_USER_PLAIN = "GET /users/{id}"
+GET_USER = "GET /users/{id} (bearer)"
+GET_ME = "GET /users/me (bearer)"
+GET_HEALTH = "GET /health"
+POST_USER = "POST /users"
+# What each endpoint's ratio is taken against: the reference's endpoint of the same round.
+REFERENCE_ENDPOINT = {
+    GET_USER_PLAIN: GET_USER_PLAIN,
+    GET_USER: GET_USER_PLAIN,
+    GET_ME: GET_USER_PLAIN,
+    GET_HEALTH: GET_HEALTH,
+}
+
+# Targets (see bench/README.md).
+TARGET_RATIOS = {"async": 0.5, "sync": 0.3}  # GET /users/{id} req/s over the reference's
+TARGET_MEMORY_GROWTH_PCT = 5.0
+TARGET_SUITE_SQLITE_S = 5.0
+TARGET_SUITE_POSTGRESQL_S = 8.0
+TARGET_TEMPLATE_SUITE_S = 180.0
+TARGET_BURST_RSS_MIB = 512.0
+TARGET_BURST_HEALTH_S = 0.5
+
+# The sign-up burst: this many POST /users at once on one worker; RSS and /health sampled.
+BURST_SIGNUPS = 40
+BURST_SAMPLE_S = 0.020
+
+# Time bounds of every step.
+BAKE_TIMEOUT_S = 120
+MIGRATE_TIMEOUT_S = 120
+SERVER_START_TIMEOUT_S = 60.0
+SERVER_STOP_TIMEOUT_S = 15.0
+HTTP_TIMEOUT_S = 30.0  # one request outside the load runs (a login, a check, a sign-up)
+SUITE_TIMEOUT_S = 900
+TEMPLATE_SUITE_TIMEOUT_S = 3600
+LOAD_SLACK_S = 120.0  # on top of a load run's planned duration
+
+EXPECTED_USER_KEYS = {"id", "email", "is_active", "is_superuser", "created_at", "updated_at"}
+PASSWORD = "bench-password"  # noqa: S105 - the password of the benchmark's fake users
+# Signs the projects' access tokens: fixed, so that a run never depends on a generated key.
+SECRET_KEY = "bench-only-signing-key-0123456789abcdef"  # noqa: S105 - not a secret
+# One login per server serves the whole run, which lasts longer than the default 15 minutes
+# on a busy machine.
+ACCESS_TOKEN_MINUTES = 180
+
+STARTED = time.perf_counter()
+
+
+def log(message: str) -> None:
+    """One progress line on stderr, with the seconds since the run started."""
+    print(f"[{time.perf_counter() - STARTED:6.0f}s] {message}", file=sys.stderr, flush=True)
+
+
+def slug(text: str) -> str:
+    """`sync GET /users/{id}` -> `sync-get-users-id`: a file name."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+class BenchError(RuntimeError):
+    """A step of the benchmark failed; the message says which and why."""
+
+
+@dataclass
+class Settings:
+    """The run's parameters, from the command line."""
+
+    template: Path
+    modes: list[str]
+    mode_is_choice: bool
+    rows: int
+    duration_s: float
+    rounds: int
+    post_duration_s: float
+    connections: int
+    post_connections: int
+    threads: int
+    memory_requests: int
+    generator: str  # "wrk" or "python"
+    with_burst: bool
+    with_suites: bool
+    with_template_suite: bool
+    results_path: Path

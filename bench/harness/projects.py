@@ -1,0 +1,166 @@
+"""The baked projects: baking, the environment they run in, migrations, and logging in."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.parse
+from pathlib import Path
+
+from .config import (
+    ACCESS_TOKEN_MINUTES,
+    BAKE_TIMEOUT_S,
+    EXPECTED_USER_KEYS,
+    MIGRATE_TIMEOUT_S,
+    PASSWORD,
+    SECRET_KEY,
+    VENV_BIN,
+    BenchError,
+    Settings,
+)
+from .databases import UserRow, sqlalchemy_url
+from .servers import Server, http_request, run_command
+
+# Settings of the baked project that the caller's environment must not change: the bench runs
+# the project at its defaults, whatever the shell it was started from exports.
+PROJECT_SETTINGS = (
+    "DATABASE_URL",
+    "TEST_DATABASE_URL",
+    "ENVIRONMENT",
+    "LOG_LEVEL",
+    "SECRET_KEY",
+    "SECRET_KEY_PREVIOUS",
+    "ACCESS_TOKEN_EXPIRE_MINUTES",
+    "ARGON2_TIME_COST",
+    "ARGON2_MEMORY_COST_KIB",
+    "ARGON2_PARALLELISM",
+    "PASSWORD_HASH_CONCURRENCY",
+    "MAX_REQUEST_BODY_BYTES",
+    "DB_POOL_SIZE",
+    "DB_MAX_OVERFLOW",
+    "DB_STATEMENT_TIMEOUT_MS",
+    "DB_PREPARED_STATEMENTS",
+)
+# What `make bench` passes down to its children: a `make test` started with them is a sub-make
+# (its messages say `make[2]:` instead of `make:`), unlike the one a developer runs.
+MAKE_VARIABLES = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")
+
+
+def template_modes(template: Path) -> tuple[list[str], bool]:
+    """The `sqlalchemy_mode` choices of cookiecutter.json, or (["sync"], False) without one."""
+    answers = json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))
+    modes = answers.get("sqlalchemy_mode")
+    if modes is None:
+        return ["sync"], False
+    if isinstance(modes, str):
+        return [modes], True
+    return [str(mode) for mode in modes], True
+
+
+def template_revision(template: Path) -> str:
+    """The template's commit, and whether its files outside bench/ differ; "" without git."""
+    try:
+        commit = run_command(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=template, timeout=30, what="git rev-parse"
+        ).stdout.strip()
+        changes = run_command(
+            ["git", "status", "--porcelain", "--", ".", ":(exclude)bench"],
+            cwd=template,
+            timeout=30,
+            what="git status",
+        ).stdout.strip()
+    except (BenchError, OSError):
+        return ""
+    return f"{commit}, " + ("files outside bench/ changed" if changes else "as committed")
+
+
+def bake(settings: Settings, workdir: Path, label: str, answers: dict[str, str]) -> Path:
+    output = workdir / f"bake-{label}"
+    extra = [f"{key}={value}" for key, value in answers.items()]
+    run_command(
+        [VENV_BIN / "cookiecutter", "--no-input", "-o", output, settings.template, *extra],
+        cwd=workdir,
+        timeout=BAKE_TIMEOUT_S,
+        what=f"bake {label} ({' '.join(extra)})",
+    )
+    projects = [path for path in output.iterdir() if path.is_dir()]
+    if len(projects) != 1:
+        raise BenchError(f"bake {label}: expected one project in {output}, found {projects}")
+    return projects[0]
+
+
+def mode_answers(settings: Settings, mode: str, database: str) -> dict[str, str]:
+    answers = {"database": database, "primary_key": "uuid"}
+    if settings.mode_is_choice:
+        answers["sqlalchemy_mode"] = mode
+    return answers
+
+
+def base_env() -> dict[str, str]:
+    """The caller's environment without the project's settings and without make's variables."""
+    env = dict(os.environ)
+    for name in (*PROJECT_SETTINGS, *MAKE_VARIABLES):
+        env.pop(name, None)
+    return env
+
+
+def app_env(database: str) -> dict[str, str]:
+    # ENVIRONMENT=production (or staging) refuses the placeholder password of .env.example;
+    # "development" with WARNING logs (so no access log lines) is the closest allowed. A fixed
+    # SECRET_KEY all the same, as a deployment has one.
+    return base_env() | {
+        "DATABASE_URL": sqlalchemy_url(database),
+        "ENVIRONMENT": "development",
+        "LOG_LEVEL": "WARNING",
+        "SECRET_KEY": SECRET_KEY,
+        "ACCESS_TOKEN_EXPIRE_MINUTES": str(ACCESS_TOKEN_MINUTES),
+    }
+
+
+def migrate(project: Path, database: str) -> None:
+    run_command(
+        [VENV_BIN / "alembic", "-c", "backend/alembic.ini", "upgrade", "head"],
+        cwd=project,
+        env=app_env(database),
+        timeout=MIGRATE_TIMEOUT_S,
+        what=f"migrate {database}",
+    )
+
+
+def log_in(server: Server, user: UserRow) -> str:
+    """POST /auth/token as `user` (the OAuth2 password form): the Authorization header value."""
+    form = urllib.parse.urlencode({"username": user.email, "password": PASSWORD}).encode()
+    status, body = http_request(
+        server.port,
+        "POST",
+        "/auth/token",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body=form,
+    )
+    if status != 200:
+        raise BenchError(f"{server.label}: POST /auth/token -> {status} {body[:300]!r}")
+    payload = json.loads(body)
+    if str(payload.get("token_type", "")).lower() != "bearer" or not payload.get("access_token"):
+        raise BenchError(f"{server.label}: unexpected POST /auth/token keys {sorted(payload)}")
+    if int(payload.get("expires_in", 0)) < ACCESS_TOKEN_MINUTES * 60:
+        raise BenchError(f"{server.label}: the access token expires in {payload['expires_in']} s")
+    return f"Bearer {payload['access_token']}"
+
+
+def check_user_response(server: Server, path: str, user: UserRow) -> None:
+    """`path` must answer 200 with `user`'s keys and values, before any load.
+
+    With a bearer token, the same request without it must answer 401: what is measured is the
+    authenticated path.
+    """
+    user_id, email = str(user.id), user.email
+    status, body = http_request(server.port, "GET", path, headers=server.auth_headers)
+    if status != 200:
+        raise BenchError(f"{server.label}: GET {path} -> {status} {body[:300]!r}")
+    payload = json.loads(body)
+    if set(payload) != EXPECTED_USER_KEYS or payload["id"] != user_id or payload["email"] != email:
+        raise BenchError(f"{server.label}: unexpected GET {path} body {payload!r}")
+    if server.bearer:
+        status, body = http_request(server.port, "GET", path)
+        if status != 401:
+            raise BenchError(f"{server.label}: GET {path} without a token -> {status}")

@@ -1,0 +1,575 @@
+"""The report: targets met or not, the tables, the machine; RESULTS.md and stdout."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import math
+import os
+import platform
+import re
+import statistics
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import (
+    ANALYSIS,
+    BURST_SAMPLE_S,
+    BURST_SIGNUPS,
+    GET_USER,
+    GET_USER_PLAIN,
+    PASSWORD,
+    REFERENCE,
+    REFERENCE_ENDPOINT,
+    TARGET_BURST_HEALTH_S,
+    TARGET_BURST_RSS_MIB,
+    TARGET_MEMORY_GROWTH_PCT,
+    TARGET_RATIOS,
+    TARGET_SUITE_POSTGRESQL_S,
+    TARGET_SUITE_SQLITE_S,
+    TARGET_TEMPLATE_SUITE_S,
+    Settings,
+)
+from .databases import postgres_version, project_hasher
+from .load import LOOP_FACTORY, percentile
+from .results import LoadSummary, Outcome, ServerResult, SuiteResult, SuiteRun
+
+
+@dataclass
+class Target:
+    name: str
+    measured: str
+    threshold: str
+    met: bool | None  # None: not measured
+
+    @property
+    def status(self) -> str:
+        if self.met is None:
+            return "not measured"
+        return "met" if self.met else "**NOT MET**"
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table, padded so that it also reads well in a terminal."""
+    rows = [[" ".join(cell.split()).replace("|", "\\|") for cell in row] for row in rows]
+    columns = zip(headers, *rows, strict=True)
+    widths = [max(3, *(len(cell) for cell in column)) for column in columns]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+        return "| " + " | ".join(padded) + " |"
+
+    separator = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
+    return "\n".join([line(headers), separator, *(line(row) for row in rows)])
+
+
+# --------------------------------------------------------------------------------------------
+# Targets
+
+
+def round_ratios(load: LoadSummary, reference: LoadSummary) -> list[float]:
+    """req/s over the reference's, round by round: each pair ran in the same round."""
+    return [
+        run.rps / ref.rps
+        for run, ref in zip(load.runs, reference.runs, strict=False)
+        if ref.rps > 0
+    ]
+
+
+def ratio_text(ratios: Sequence[float]) -> str:
+    if not ratios:
+        return ""
+    text = f"{statistics.median(ratios):.2f}"
+    if len(ratios) > 1:
+        text += f" ({min(ratios):.2f}-{max(ratios):.2f})"
+    return text
+
+
+def ratio_target(
+    mode: str, minimum: float, server: ServerResult | None, reference: ServerResult | None
+) -> Target:
+    """The authenticated lookup's req/s over the reference's plain one; errors fail it."""
+    name = f"{mode} {GET_USER} / reference {GET_USER_PLAIN} without auth (req/s)"
+    threshold = f">= {minimum}"
+    if (
+        server is None
+        or reference is None
+        or GET_USER not in server.loads
+        or GET_USER_PLAIN not in reference.loads
+    ):
+        return Target(name, "failed before measuring", threshold, None)
+    load, plain = server.loads[GET_USER], reference.loads[GET_USER_PLAIN]
+    ratios = round_ratios(load, plain)
+    ratio = statistics.median(ratios) if ratios else math.nan
+    measured = ratio_text(ratios)
+    # A server answering errors is not fast; a reference answering errors is no yardstick.
+    if load.errors or plain.errors:
+        measured += f" with errors ({mode} {load.errors:,}, reference {plain.errors:,})"
+        return Target(name, measured, threshold, False)
+    return Target(name, measured, threshold, ratio >= minimum)
+
+
+def suite_threshold(limit_s: float) -> str:
+    return f"<= {limit_s:g} s" if limit_s < 120 else f"<= {limit_s / 60:g} min"
+
+
+def suite_run_target(name: str, run: SuiteRun, limit_s: float) -> Target:
+    """A suite meets its time target only if it passed."""
+    measured = f"{run.seconds:.1f} s" + ("" if run.passed else f" (FAILED: {run.summary})")
+    return Target(name, measured, suite_threshold(limit_s), run.passed and run.seconds <= limit_s)
+
+
+def suite_targets(suite: SuiteResult, limit_s: float) -> list[Target]:
+    if suite.warm is None:
+        return [suite_run_target(f"{suite.label} (one run, cold)", suite.cold, limit_s)]
+    return [
+        suite_run_target(f"baked suite {suite.label}, first run (cold)", suite.cold, limit_s),
+        suite_run_target(f"baked suite {suite.label}, second run (warm)", suite.warm, limit_s),
+    ]
+
+
+def burst_targets(settings: Settings, mode: str, server: ServerResult | None) -> list[Target]:
+    rss_name = f"{mode} worker peak RSS, {BURST_SIGNUPS} concurrent sign-ups"
+    health_name = f"{mode} GET /health max latency during the sign-ups"
+    rss_limit = f"< {TARGET_BURST_RSS_MIB:g} MiB"
+    health_limit = f"< {TARGET_BURST_HEALTH_S:g} s"
+    burst = server.burst if server is not None else None
+    if burst is None:
+        why = "skipped (--skip-burst)" if not settings.with_burst else "failed before measuring"
+        return [
+            Target(rss_name, why, rss_limit, None),
+            Target(health_name, why, health_limit, None),
+        ]
+    # Sign-ups that fail (or answer nothing) make the worker's job lighter: no pass then.
+    failed = f" ({len(burst.failures)} sign-ups failed)" if burst.failures else ""
+    peak_mib = burst.rss_peak_kib / 1024
+    worst = burst.health_latencies_s[-1] if burst.health_latencies_s else math.nan
+    health_failed = f" ({burst.health_failures} polls failed)" if burst.health_failures else ""
+    return [
+        Target(
+            rss_name,
+            f"{peak_mib:.0f} MiB{failed}",
+            rss_limit,
+            not burst.failures and peak_mib < TARGET_BURST_RSS_MIB,
+        ),
+        Target(
+            health_name,
+            f"{worst:.3f} s (p95 {percentile(burst.health_latencies_s, 95):.3f} s)"
+            f"{health_failed}{failed}",
+            health_limit,
+            burst.errors == 0 and worst < TARGET_BURST_HEALTH_S,
+        ),
+    ]
+
+
+def targets(settings: Settings, outcome: Outcome) -> list[Target]:
+    by_label = {server.label: server for server in outcome.servers}
+    reference = by_label.get(REFERENCE)
+    found: list[Target] = []
+    for mode, minimum in TARGET_RATIOS.items():
+        if mode not in settings.modes:
+            name = f"{mode} {GET_USER} / reference {GET_USER_PLAIN} without auth (req/s)"
+            found.append(Target(name, "no such mode in the template", f">= {minimum}", None))
+        else:
+            found.append(ratio_target(mode, minimum, by_label.get(mode), reference))
+    limit = f"<= {TARGET_MEMORY_GROWTH_PCT:g} %"
+    for mode in settings.modes:
+        name = (
+            f"{mode} worker RSS growth, {settings.memory_requests:,} -> "
+            f"{2 * settings.memory_requests:,} requests"
+        )
+        server = by_label.get(mode)
+        if server is None or not server.rss_second_kib:
+            found.append(Target(name, "failed before measuring", limit, None))
+        else:
+            growth = server.memory_growth_pct
+            found.append(
+                Target(name, f"{growth:+.1f} %", limit, growth <= TARGET_MEMORY_GROWTH_PCT)
+            )
+    for mode in settings.modes:
+        found += burst_targets(settings, mode, by_label.get(mode))
+    if not settings.with_suites:
+        found.append(Target("baked suites", "skipped (--skip-suites)", "", None))
+    for suite in outcome.suites:
+        sqlite = suite.label.endswith("sqlite")
+        found += suite_targets(
+            suite, TARGET_SUITE_SQLITE_S if sqlite else TARGET_SUITE_POSTGRESQL_S
+        )
+    if outcome.template_suite is None:
+        found.append(
+            Target(
+                "template make test",
+                "not run (needs --with-template-suite)",
+                suite_threshold(TARGET_TEMPLATE_SUITE_S),
+                None,
+            )
+        )
+    else:
+        found += suite_targets(outcome.template_suite, TARGET_TEMPLATE_SUITE_S)
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Tables
+
+
+def throughput_rows(outcome: Outcome) -> list[list[str]]:
+    reference = next((s for s in outcome.servers if s.label == REFERENCE), None)
+    rows = []
+    for server in outcome.servers:
+        for name, load in server.loads.items():
+            ratio = ""
+            partner = REFERENCE_ENDPOINT.get(name)
+            if server is reference:
+                ratio = "1"
+            elif reference is not None and partner in reference.loads:
+                ratio = ratio_text(round_ratios(load, reference.loads[partner]))
+                if partner != name:
+                    ratio += f" vs {partner}"
+            rows.append(
+                [
+                    server.label,
+                    name,
+                    f"{load.rps:,.0f}",
+                    load.rps_range,
+                    f"{load.p50_ms:.1f}" if load.requests else "n/a",
+                    f"{load.p99_ms:.1f}" if load.requests else "n/a",
+                    f"{len(load.runs)}",
+                    f"{load.requests:,}",
+                    f"**{load.errors:,}**" if load.errors else "0",
+                    ratio,
+                ]
+            )
+    return rows
+
+
+def memory_rows(outcome: Outcome) -> list[list[str]]:
+    return [
+        [
+            server.label,
+            f"{server.cold_start_s:.2f}",
+            f"{server.rss_start_kib / 1024:.1f}",
+            f"{server.rss_first_kib / 1024:.1f}",
+            f"{server.rss_second_kib / 1024:.1f}",
+            f"{server.memory_growth_pct:+.2f}",
+            str(server.pg_sessions) if server.pg_sessions >= 0 else "",
+        ]
+        for server in outcome.servers
+    ]
+
+
+def burst_rows(outcome: Outcome) -> list[list[str]]:
+    rows = []
+    for server in outcome.servers:
+        burst = server.burst
+        if burst is None:
+            continue
+        latencies = burst.health_latencies_s
+        failures = ", ".join(sorted(set(burst.failures))) if burst.failures else ""
+        rows.append(
+            [
+                server.label,
+                f"{burst.created}/{burst.signups}" + (f" (other: {failures})" if failures else ""),
+                f"{burst.seconds:.1f}",
+                f"{burst.rss_before_kib / 1024:.0f}",
+                f"{burst.rss_hwm_kib / 1024:.0f}" if burst.rss_hwm_kib is not None else "n/a",
+                f"{burst.rss_polled_kib / 1024:.0f}",
+                str(len(latencies)),
+                f"{percentile(latencies, 50) * 1000:.1f}",
+                f"{percentile(latencies, 95) * 1000:.1f}",
+                f"{latencies[-1] * 1000:.1f}" if latencies else "n/a",
+                str(burst.health_failures),
+            ]
+        )
+    return rows
+
+
+def test_counts(run: SuiteRun) -> str:
+    """passed / failed / skipped, and errors when there are any; empty without a summary."""
+    if not run.counts:
+        return ""
+    kinds = ["passed", "failed", "skipped"] + [
+        kind for kind in ("error", "xfailed", "xpassed") if run.counts.get(kind)
+    ]
+    return ", ".join(f"{run.counts.get(kind, 0)} {kind}" for kind in kinds)
+
+
+def suite_rows(suites: Sequence[SuiteResult]) -> list[list[str]]:
+    rows = []
+    for suite in suites:
+        last = suite.warm or suite.cold
+        exits = " / ".join(str(run.returncode) for run in suite.runs)
+        rows.append(
+            [
+                suite.label,
+                f"{suite.cold.seconds:.1f}",
+                f"{suite.warm.seconds:.1f}" if suite.warm else "",
+                exits,
+                test_counts(last),
+                last.summary,
+            ]
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# The machine
+
+
+def argon2_ms() -> float:
+    """Median time of one hash at the project's default cost: the floor of POST /users."""
+    hasher = project_hasher()
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        hasher.hash(PASSWORD)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def machine_info(settings: Settings, outcome: Outcome) -> list[list[str]]:
+    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+    meminfo = Path("/proc/meminfo").read_text(encoding="utf-8")
+    memory = re.search(r"^MemTotal:\s*(\d+) kB", meminfo, re.MULTILINE)
+    if settings.generator == "wrk":
+        probe = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+        version = (probe.stdout + probe.stderr).splitlines()[0].split(" Copyright")[0]
+        generator = f"{version}, {settings.threads} thread(s)"
+    else:
+        loop = "uvloop" if LOOP_FACTORY is not None else "asyncio"
+        generator = (
+            f"**Python fallback** (wrk not installed): {loop} + httpx2 "
+            f"{importlib.metadata.version('httpx2')}, keep-alive connections"
+        )
+    versions = ", ".join(
+        f"{name} {importlib.metadata.version(name)}"
+        for name in ("fastapi", "starlette", "sqlalchemy", "psycopg", "psycopg-pool", "uvicorn")
+    )
+    template = outcome.template_before or "not a git checkout"
+    if outcome.template_after != outcome.template_before:
+        template += f" at the start, {outcome.template_after or '?'} at the end"
+    return [
+        ["Date", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")],
+        ["Template", f"{settings.template.resolve()} at {template}"],
+        ["CPU", model.group(1).strip() if model else "?"],
+        ["nproc", str(len(os.sched_getaffinity(0)))],
+        ["Memory", f"{int(memory.group(1)) / 1024 / 1024:.1f} GiB" if memory else "?"],
+        ["OS", f"{platform.system()} {platform.release()}"],
+        ["PostgreSQL", postgres_version()],
+        ["Python", platform.python_version()],
+        ["Packages", versions],
+        ["Load generator", generator],
+        ["Memory phase", "Python generator (exact request counts)"],
+        ["Argon2id hash", f"{argon2_ms():.0f} ms (t=3, m=64 MiB, p=4), one hash in the bench"],
+        ["Load average", f"{outcome.load_before} at start, {outcome.load_after} at end"],
+    ]
+
+
+def noisy(outcome: Outcome) -> bool:
+    for server in outcome.servers:
+        for load in server.loads.values():
+            rates = [run.rps for run in load.runs]
+            if len(rates) > 1 and min(rates) < 0.8 * max(rates):
+                return True
+    return False
+
+
+def errors_seen(outcome: Outcome) -> list[str]:
+    """`server endpoint: N` for every load that met error responses or socket errors."""
+    found = [
+        f"{server.label} {name}: {load.errors:,}"
+        for server in outcome.servers
+        for name, load in server.loads.items()
+        if load.errors
+    ]
+    found += [
+        f"{server.label} sign-up burst: {server.burst.errors}"
+        for server in outcome.servers
+        if server.burst is not None and server.burst.errors
+    ]
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# The document
+
+
+def report(settings: Settings, outcome: Outcome, total_s: float, error: str | None) -> str:
+    found = targets(settings, outcome)
+    parts = [
+        "# Benchmark results",
+        "",
+        "Written by `bench/run.py` (`make bench`); bench/README.md says what is measured and "
+        "how. Numbers from another machine, or from a busy one, are not comparable.",
+        "",
+    ]
+    if error:
+        parts += [f"**The run failed:** `{error.splitlines()[0]}`", ""]
+    if noisy(outcome):
+        parts += [
+            "**Noisy run:** some server's requests/s differ by more than 20 % between rounds; "
+            "something else was using the CPU for part of the run (see the load average). The "
+            "ratios pair runs of the same round, so they suffer less than the absolutes.",
+            "",
+        ]
+    errors = errors_seen(outcome)
+    if errors:
+        parts += [
+            f"**Errors:** {'; '.join(errors)}. req/s counts successful responses only, and a "
+            "server that answered errors does not meet its ratio target.",
+            "",
+        ]
+    if settings.generator == "python":
+        parts += [
+            "**Load generator: the Python fallback** (wrk was not installed). It needs about as "
+            "much CPU per request as a fast server, so it saturates first: requests/s of the "
+            "reference (and of /health) are the generator's limit, and the ratios to the "
+            "reference read higher than wrk would measure them. Install wrk for real numbers.",
+            "",
+        ]
+    mode_note = "" if settings.mode_is_choice else " (cookiecutter.json has no `sqlalchemy_mode`)"
+    parts += [
+        "## Machine",
+        "",
+        table(["", ""], machine_info(settings, outcome)),
+        "",
+        f"Modes: {', '.join(settings.modes)}{mode_note}. {settings.rows:,} users in every "
+        f"database. GET runs: {settings.rounds} round(s) of {settings.duration_s:g} s per "
+        f"server and endpoint, {settings.connections} connections; POST: "
+        f"{settings.post_duration_s:g} s, {settings.post_connections} connections. "
+        f"Bench wall time: {total_s:.0f} s.",
+        "",
+        "## Targets",
+        "",
+        "The reference has no authentication: the projects' lookup, with a bearer token, is "
+        "held to the reference's plain lookup.",
+        "",
+        table(
+            ["Target", "Measured", "Threshold", "Status"],
+            [[t.name, t.measured, t.threshold, t.status] for t in found],
+        ),
+        "",
+        "## Throughput and latency",
+        "",
+        "req/s: successful (2xx) responses per second; with p50 and p99, medians over the "
+        "rounds; range: the slowest and the fastest round. The projects' GETs carry a "
+        "superuser's bearer token (one login per server); `GET /users/{id} (bearer)` looks up "
+        "random users (the token's owner checked, then the user read), the reference's "
+        "`GET /users/{id}` the same ids without authentication. Ratio: req/s over the "
+        "reference's, round by round (in a round the servers run one after another), median "
+        "(lowest-highest); the authenticated endpoints are compared with the reference's plain "
+        "lookup. Errors: non-2xx responses and socket errors.",
+        "",
+        table(
+            [
+                "Server",
+                "Endpoint",
+                "req/s",
+                "range",
+                "p50 ms",
+                "p99 ms",
+                "Rounds",
+                "Requests",
+                "Errors",
+                "Ratio",
+            ],
+            throughput_rows(outcome),
+        ),
+        "",
+        "## Cold start and worker memory",
+        "",
+        "Cold start: process start to the first 200 on GET /health. RSS: VmRSS of the serving "
+        f"process after start-up, after {settings.memory_requests:,} and after "
+        f"{2 * settings.memory_requests:,} GET /users/{{id}} requests (the projects' with the "
+        "bearer token); growth between the two. PG sessions: connections the server opened to "
+        "its database over the whole run (pg_stat_database.sessions); more than its pool size "
+        "means connections are being closed and reopened under load.",
+        "",
+        table(
+            [
+                "Server",
+                "Cold start s",
+                "RSS start MiB",
+                f"RSS {settings.memory_requests:,} MiB",
+                f"RSS {2 * settings.memory_requests:,} MiB",
+                "Growth %",
+                "PG sessions",
+            ],
+            memory_rows(outcome),
+        ),
+        "",
+        "## Sign-up burst",
+        "",
+    ]
+    bursts = burst_rows(outcome)
+    if bursts:
+        parts += [
+            f"{BURST_SIGNUPS} POST /users with new emails, sent at once on {BURST_SIGNUPS} "
+            "connections to the one worker, after its GET loads and before its POST load, at "
+            "the project's default Argon2id cost and PASSWORD_HASH_CONCURRENCY (one per CPU the "
+            f"worker may use: {len(os.sched_getaffinity(0))} here). Peak RSS (the target): the "
+            "larger of VmHWM (the kernel's peak, reset through /proc/<pid>/clear_refs before the "
+            f"burst) and the largest VmRSS read every {BURST_SAMPLE_S * 1000:.0f} ms. GET /health "
+            f"polled on a new connection {BURST_SAMPLE_S * 1000:.0f} ms after each answer, as a "
+            "liveness probe would: the polls that overlapped the burst.",
+            "",
+            table(
+                [
+                    "Server",
+                    "Created",
+                    "Burst s",
+                    "RSS before MiB",
+                    "VmHWM MiB",
+                    "VmRSS max MiB",
+                    "/health polls",
+                    "p50 ms",
+                    "p95 ms",
+                    "max ms",
+                    "Failed polls",
+                ],
+                bursts,
+            ),
+        ]
+    else:
+        parts.append("Not run.")
+    parts += [
+        "",
+        "## Test suites",
+        "",
+        "Cold: the first run after baking, without bytecode; warm: the second, bytecode cached "
+        "as on a developer's machine. Both are held to the target. Wall time of the whole "
+        "command (interpreter start, plugins, collection). The template's `make test` runs "
+        "once; it bakes every project afresh, so that run is cold. Tests: from pytest's "
+        "summary (of the warm run where there is one).",
+        "",
+    ]
+    suites = [*outcome.suites, *([outcome.template_suite] if outcome.template_suite else [])]
+    if suites:
+        parts.append(
+            table(
+                ["Suite", "Cold s", "Warm s", "Exit", "Tests", "pytest"],
+                suite_rows(suites),
+            )
+        )
+    else:
+        parts.append("Not run.")
+    parts.append("")
+    if ANALYSIS.is_file():
+        parts += [
+            "## Where the time goes, the gaps, and what was tried",
+            "",
+            f"From [{ANALYSIS.name}]({ANALYSIS.name}), written by hand from profiles; the tables "
+            "above are this run's.",
+            "",
+            ANALYSIS.read_text(encoding="utf-8").strip(),
+            "",
+        ]
+    return "\n".join(parts)
