@@ -313,7 +313,11 @@ def serving(
     if baked.combination.database == "postgresql":
         server = postgres_server_url()
         assert server is not None
-        database_name = f"{make_url(baked.env['TEST_DATABASE_URL']).database}_served"
+        # One database per server: a second server of the same project (behind PgBouncer, with
+        # several workers) must not drop the database the shared one is serving.
+        database_name = (
+            f"{make_url(baked.env['TEST_DATABASE_URL']).database}_served_{uuid.uuid4().hex[:6]}"
+        )
         recreate_database(server, database_name)
         direct = make_url(server).set(database=database_name)
         proxy = TcpProxy(*(database_address or (direct.host or "127.0.0.1", direct.port or 5432)))
@@ -343,8 +347,9 @@ def serving(
         "ARGON2_MEMORY_COST_KIB": "1024",
         "ARGON2_PARALLELISM": "1",
         # Short limits, so that the fault tests wait seconds, not minutes; long enough that 50
-        # sign-ups racing for one email on a busy machine still end in 409s, not timeouts.
-        "DB_CONNECT_TIMEOUT": "2",
+        # sign-ups racing for one email on a busy machine still end in 409s, not timeouts. (The
+        # connect timeout keeps its default of 5 s: through the test's proxy, on a loaded
+        # machine, a connection can take longer than 2 s to open.)
         "DB_STATEMENT_TIMEOUT_MS": "3000",
         "DB_BUSY_TIMEOUT_MS": "3000",
         # A session time zone other than UTC: timestamps must come back in UTC all the same.
