@@ -4,6 +4,7 @@ import re
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
 from app.api.errors import REQUEST_ID_HEADER, install_error_handlers
@@ -21,13 +22,22 @@ def is_valid_request_id(value: str) -> bool:
     return REQUEST_ID_PATTERN.fullmatch(value) is not None
 
 
+def operation_id(route: APIRoute) -> str:
+    """`users-get_user` rather than `get_user_users__user_id__get`: generated clients read well."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application from `settings`, by default the process's."""
     settings = settings or get_settings()
     configure_logging(settings.LOG_LEVEL)
     if settings.docs_enabled:
         # /docs and /redoc load their scripts and styles from this app, not from a CDN.
-        app = FastAPIOffline(title=settings.PROJECT_NAME, static_url="/docs/static")
+        app = FastAPIOffline(
+            title=settings.PROJECT_NAME,
+            static_url="/docs/static",
+            generate_unique_id_function=operation_id,
+        )
     else:
         # Without a schema there are no /docs and /redoc either.
         app = FastAPI(title=settings.PROJECT_NAME, openapi_url=None)

@@ -5,6 +5,7 @@ the app on an event loop of its own, so the test's connection is opened on that 
 """
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from functools import partial
 from typing import Protocol, TypeVar
 
 import pytest
@@ -13,7 +14,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from app.db.session import SessionLocal, get_db, get_engine, session_scope
+from app.db.session import (
+    SessionLocal,
+    Transactions,
+    get_db,
+    get_engine,
+    get_transactions,
+    session_scope,
+)
 from app.main import create_app
 from tests.database import (
     create_test_database,
@@ -120,7 +128,11 @@ def client(app: FastAPI, open_client: TestClient, app_connection: AsyncConnectio
         async with session_scope(app_connection) as session:
             yield session
 
+    async def get_test_transactions() -> Transactions:
+        return partial(session_scope, app_connection)
+
     app.dependency_overrides[get_db] = get_test_db
+    app.dependency_overrides[get_transactions] = get_test_transactions
     return open_client
 
 

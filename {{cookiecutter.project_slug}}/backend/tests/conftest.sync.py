@@ -1,6 +1,7 @@
 """Test fixtures: the schema built once from the migrations; every test rolled back."""
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Protocol, TypeVar
 
 import pytest
@@ -10,7 +11,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from app.db.session import SessionLocal, get_db, get_engine, session_scope
+from app.db.session import (
+    SessionLocal,
+    Transactions,
+    get_db,
+    get_engine,
+    get_transactions,
+    session_scope,
+)
 from app.main import create_app
 from tests.database import (
     create_test_database,
@@ -65,7 +73,11 @@ def app(connection: Connection) -> FastAPI:
         with session_scope(connection) as session:
             yield session
 
+    async def get_test_transactions() -> Transactions:
+        return partial(session_scope, connection)
+
     app.dependency_overrides[get_db] = get_test_db
+    app.dependency_overrides[get_transactions] = get_test_transactions
     return app
 
 

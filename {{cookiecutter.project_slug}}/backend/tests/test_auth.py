@@ -1,6 +1,7 @@
 """Logging in, staying logged in, logging out, and who may see what."""
 
 import hashlib
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy import delete, update
 from app.api.deps import current_settings
 from app.api.routes import auth
 from app.core import security
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.tokens import create_access_token
 from app.models.refresh_token import RefreshToken
 from app.models.user import User
@@ -34,10 +35,16 @@ from tests.factories import (
 )
 
 INVALID_TOKEN = {"detail": "The token is invalid or has expired.", "code": "invalid_token"}
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 INVALID_CREDENTIALS = {"detail": "Incorrect email or password.", "code": "invalid_credentials"}
 USER_INACTIVE = {"detail": "This account is deactivated.", "code": "user_inactive"}
 USER_NOT_FOUND = {"detail": "User not found.", "code": "user_not_found"}
 FORBIDDEN = {"detail": "You are not allowed to do this.", "code": "forbidden"}
+
+
+def oauth_error(error: str, body: dict[str, str]) -> dict[str, str]:
+    """What the token endpoint answers for the domain error whose body is `body`."""
+    return {"error": error, "error_description": body["detail"], **body}
 
 
 def me(client: TestClient, access_token: str) -> Any:
@@ -62,23 +69,29 @@ def test_login_returns_a_bearer_token_pair_for_the_user(client: TestClient) -> N
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 15 * 60
     assert len(body["refresh_token"]) >= 43  # 32 random bytes, URL-safe base64
-    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert {name: response.headers[name] for name in NO_STORE} == NO_STORE
+    claims = claims_of(body["access_token"])
     assert claims["sub"] == str(user["id"])
     assert claims["exp"] - claims["iat"] == 15 * 60
+    assert claims["iss"] == claims["aud"] == get_settings().JWT_ISSUER
+    assert uuid.UUID(claims["sid"])
+    assert abs(claims["auth_time"] - claims["iat"]) <= 1
     assert jwt.get_unverified_header(body["access_token"])["alg"] == "HS256"
     assert me(client, body["access_token"]).json() == user
 
 
-def test_a_wrong_password_and_an_unknown_email_get_the_same_401(client: TestClient) -> None:
+def test_a_wrong_password_and_an_unknown_email_get_the_same_invalid_grant(
+    client: TestClient,
+) -> None:
     user = sign_up(client).json()
 
     wrong_password = log_in(client, user["email"], "wrong-password")
     unknown_email = log_in(client, unique_email())
 
     for response in (wrong_password, unknown_email):
-        assert response.status_code == 401
-        assert response.json() == INVALID_CREDENTIALS
-        assert response.headers["WWW-Authenticate"] == "Bearer"
+        assert response.status_code == 400
+        assert response.json() == oauth_error("invalid_grant", INVALID_CREDENTIALS)
+        assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_an_unknown_email_is_verified_against_a_dummy_hash(
@@ -105,11 +118,26 @@ def test_an_unknown_email_is_verified_against_a_dummy_hash(
     assert calls == ["dummy", "verify"]
 
 
-def test_the_login_form_needs_both_fields(client: TestClient) -> None:
-    response = client.post("/auth/token", data={"username": "a@example.com"})
+@pytest.mark.parametrize(
+    ("form", "error"),
+    [
+        ({"username": "a@example.com"}, "invalid_request"),
+        ({"password": "correct-horse-9"}, "invalid_request"),
+        ({"username": "", "password": ""}, "invalid_request"),
+        ({"username": "a@example.com", "password": "x" * 1025}, "invalid_request"),
+        ({"grant_type": "refresh_token"}, "invalid_request"),
+        ({"grant_type": "client_credentials"}, "unsupported_grant_type"),
+    ],
+)
+def test_a_token_request_missing_or_malformed_gets_the_oauth2_error(
+    client: TestClient, form: dict[str, str], error: str
+) -> None:
+    response = client.post("/auth/token", data=form)
 
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "password"]
+    assert response.status_code == 400
+    assert response.json()["error"] == error
+    assert response.json()["code"] == error
+    assert response.json()["error_description"] == response.json()["detail"]
 
 
 def test_an_outdated_hash_is_upgraded_at_login(
@@ -154,46 +182,85 @@ def test_without_a_token_me_is_401_not_authenticated(client: TestClient) -> None
         assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
-def forged_tokens(subject: str) -> dict[str, str]:
-    """Access tokens for `subject` that must all be refused."""
-    now = datetime.now(UTC)
-    claims = {"sub": subject, "iat": now, "exp": now + timedelta(minutes=5)}
+def claims_of(access_token: str) -> dict[str, Any]:
+    """The claims of a token, unverified."""
+    claims: dict[str, Any] = jwt.decode(access_token, options={"verify_signature": False})
+    return claims
+
+
+def reissued(access_token: str, *, now: datetime, settings: Settings | None = None) -> str:
+    """A token for the same user and session as `access_token`, issued by the app at `now`."""
+    claims = claims_of(access_token)
+    return create_access_token(
+        claims["sub"],
+        session_id=uuid.UUID(claims["sid"]),
+        auth_time=datetime.fromtimestamp(claims["auth_time"], UTC),
+        settings=settings or get_settings(),
+        now=now,
+    )
+
+
+def signed(claims: dict[str, Any], **changes: Any) -> str:
+    """`claims` with `changes` (None drops a claim), signed with the app's key."""
+    changed = {name: value for name, value in (claims | changes).items() if value is not None}
+    return jwt.encode(changed, get_settings().secret_key, algorithm="HS256")
+
+
+def forged_tokens(claims: dict[str, Any]) -> dict[str, str]:
+    """Access tokens like the real one with `claims` that must all be refused."""
     key = get_settings().secret_key
-    header, payload, _ = jwt.encode(claims, key, algorithm="HS256").split(".")
+    header, payload, _ = signed(claims).split(".")
+    now = int(datetime.now(UTC).timestamp())
     return {
         "malformed": "not-a-jwt",
         "another key": jwt.encode(claims, "another-key-of-at-least-32-bytes!!", algorithm="HS256"),
         "alg none": jwt.encode(claims, None, algorithm="none"),
         "another algorithm": jwt.encode(claims, key, algorithm="HS512"),
-        "tampered payload": f"{header}.{payload}x.{jwt.encode(claims, key).split('.')[2]}",
-        "no expiry": jwt.encode({"sub": subject, "iat": now}, key, algorithm="HS256"),
-        "no subject": jwt.encode({"iat": now, "exp": claims["exp"]}, key, algorithm="HS256"),
-        "not an id": jwt.encode(claims | {"sub": "admin"}, key, algorithm="HS256"),
-        "unknown user": jwt.encode(claims | {"sub": str(UNKNOWN_ID)}, key, algorithm="HS256"),
+        "tampered payload": f"{header}.{payload}x.{signed(claims).split('.')[2]}",
+        "no expiry": signed(claims, exp=None),
+        "no subject": signed(claims, sub=None),
+        "no session": signed(claims, sid=None),
+        "no issuer": signed(claims, iss=None),
+        "another issuer": signed(claims, iss="another-service"),
+        "no audience": signed(claims, aud=None),
+        "another audience": signed(claims, aud="another-api"),
+        "not an id": signed(claims, sub="admin"),
+        "unknown user": signed(claims, sub=str(UNKNOWN_ID)),
+        "unknown session": signed(claims, sid=str(uuid.uuid4())),
+        "not a session id": signed(claims, sid="session"),
+        "a ten-year lifetime": signed(claims, iat=now, exp=now + 10 * 365 * 24 * 3600),
+        "issued in the future": signed(claims, iat=now + 120, exp=now + 120 + 15 * 60),
         "oversized": "a" * 5000,
     }
 
 
-@pytest.mark.parametrize("kind", list(forged_tokens("1")))
-def test_forged_tokens_are_401_invalid_token(client: TestClient, kind: str) -> None:
-    user = sign_up(client).json()
+SAMPLE_CLAIMS = {"sub": "1", "sid": str(uuid.uuid4()), "iat": 0, "exp": 0, "auth_time": 0}
 
-    response = me(client, forged_tokens(str(user["id"]))[kind])
+
+@pytest.mark.parametrize("kind", list(forged_tokens(SAMPLE_CLAIMS)))
+def test_forged_tokens_are_401_invalid_token(client: TestClient, kind: str) -> None:
+    _, tokens = signed_up_and_logged_in(client)
+    assert me(client, tokens["access_token"]).status_code == 200
+
+    response = me(client, forged_tokens(claims_of(tokens["access_token"]))[kind])
 
     assert response.status_code == 401
     assert response.json() == INVALID_TOKEN
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
-def test_an_expired_access_token_is_401(client: TestClient) -> None:
-    user = sign_up(client).json()
-    issued = datetime.now(UTC) - timedelta(minutes=16)
-    expired = create_access_token(str(user["id"]), settings=get_settings(), now=issued)
-    fresh = create_access_token(str(user["id"]), settings=get_settings(), now=datetime.now(UTC))
+def test_an_expired_access_token_is_401_beyond_the_clock_skew(client: TestClient) -> None:
+    _, tokens = signed_up_and_logged_in(client)
+    now = datetime.now(UTC)
+    expired = reissued(tokens["access_token"], now=now - timedelta(minutes=16))
+    just_expired = reissued(tokens["access_token"], now=now - timedelta(minutes=15, seconds=10))
+    early = reissued(tokens["access_token"], now=now + timedelta(seconds=10))
 
     assert me(client, expired).status_code == 401
     assert me(client, expired).json() == INVALID_TOKEN
-    assert me(client, fresh).status_code == 200
+    # Within the 30 s the issuer's and the verifier's clocks may disagree by.
+    assert me(client, just_expired).status_code == 200
+    assert me(client, early).status_code == 200
 
 
 def test_a_rotated_secret_key_keeps_tokens_it_signed_valid_while_listed(
@@ -211,13 +278,14 @@ def test_a_rotated_secret_key_keeps_tokens_it_signed_valid_while_listed(
     without_previous = me(client, tokens["access_token"])
     app.dependency_overrides[current_settings] = lambda: rotated
     with_previous = me(client, tokens["access_token"])
-    new_token = create_access_token(str(user["id"]), settings=rotated, now=datetime.now(UTC))
+    new_token = reissued(tokens["access_token"], now=datetime.now(UTC), settings=rotated)
 
     assert without_previous.status_code == 401
     assert with_previous.status_code == 200
-    assert jwt.decode(new_token, new_key.get_secret_value(), algorithms=["HS256"])["sub"] == str(
-        user["id"]
-    )
+    assert me(client, new_token).status_code == 200
+    assert jwt.decode(
+        new_token, new_key.get_secret_value(), algorithms=["HS256"], audience=rotated.JWT_AUDIENCE
+    )["sub"] == str(user["id"])
 
 
 # Refresh tokens
@@ -394,12 +462,13 @@ def test_a_superuser_deactivates_a_user_who_is_then_locked_out(
     # The access token still verifies, but the user is loaded on every request.
     assert me(client, user_tokens["access_token"]).status_code == 403
     assert me(client, user_tokens["access_token"]).json() == USER_INACTIVE
-    # Deactivation revoked the refresh tokens.
+    # Deactivation ended the sessions.
     assert refresh(client, user_tokens["refresh_token"]).status_code == 401
     # The right password still gets no tokens; a wrong one is still just wrong.
-    assert log_in(client, user["email"]).status_code == 403
-    assert log_in(client, user["email"]).json() == USER_INACTIVE
-    assert log_in(client, user["email"], "wrong-password").status_code == 401
+    assert log_in(client, user["email"]).status_code == 400
+    assert log_in(client, user["email"]).json() == oauth_error("invalid_grant", USER_INACTIVE)
+    wrong = log_in(client, user["email"], "wrong-password").json()
+    assert wrong == oauth_error("invalid_grant", INVALID_CREDENTIALS)
 
 
 def test_a_deleted_users_token_is_401(

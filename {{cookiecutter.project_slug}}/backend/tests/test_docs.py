@@ -26,10 +26,11 @@ def test_the_schema_documents_every_error_and_the_login_flow(client: TestClient)
 
     flows = schema["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]
     assert flows["password"]["tokenUrl"] == "/auth/token"
+    assert flows["password"]["refreshUrl"] == "/auth/token"
     assert set(paths["/users/me"]["get"]["responses"]) >= {"200", "401", "403"}
     assert set(paths["/users/{user_id}"]["get"]["responses"]) >= {"200", "401", "403", "404", "422"}
     assert set(paths["/users/{user_id}"]["patch"]["responses"]) >= {"200", "401", "403", "404"}
-    assert set(paths["/auth/token"]["post"]["responses"]) >= {"200", "401", "403", "422"}
+    assert set(paths["/auth/token"]["post"]["responses"]) >= {"200", "400", "422", "429"}
     assert set(paths["/auth/refresh"]["post"]["responses"]) >= {"200", "401", "422"}
     assert set(paths["/auth/logout"]["post"]["responses"]) >= {"204", "422"}
     assert set(paths["/users"]["post"]["responses"]) >= {"201", "409", "422"}

@@ -91,7 +91,7 @@ def test_a_login_form_that_is_not_utf8_is_a_clean_4xx(client: TestClient) -> Non
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
 
-    assert response.status_code == 401
+    assert response.status_code == 400
     assert response.json()["code"] == "invalid_credentials"
 
 
@@ -147,27 +147,34 @@ def test_authenticated_reads_fail_the_same_way(app: FastAPI, client: TestClient)
     assert response.json()["code"] == "database_unavailable"
 
 
-@pytest.mark.parametrize(
-    ("content", "content_type"),
-    [
-        (b"username=a&password=b", "multipart/form-data"),
-        (b"--x\r\ngarbage", "multipart/form-data; boundary=x"),
-    ],
-)
-def test_a_login_form_that_cannot_be_parsed_is_422(
-    client: TestClient, content: bytes, content_type: str
-) -> None:
-    response = client.post("/auth/token", content=content, headers={"Content-Type": content_type})
+def test_a_login_form_that_cannot_be_parsed_is_422(client: TestClient) -> None:
+    response = client.post(
+        "/auth/token",
+        content=b"username=a&password=b",
+        headers={"Content-Type": "multipart/form-data"},
+    )
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"][0] == "body"
+
+
+def test_a_login_form_without_its_fields_is_an_oauth2_invalid_request(client: TestClient) -> None:
+    response = client.post(
+        "/auth/token",
+        content=b"--x\r\ngarbage",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
 
 
 def test_nul_characters_are_refused_before_they_reach_the_database(client: TestClient) -> None:
     login = client.post("/auth/token", data={"username": "a\x00@example.com", "password": "x" * 9})
     sign_up = client.post("/users", json={"email": "a\x00@example.com", "password": "x" * 9})
 
-    assert login.status_code == 422
+    assert login.status_code == 400
+    assert login.json()["error"] == "invalid_request"
     assert sign_up.status_code == 422
 
 

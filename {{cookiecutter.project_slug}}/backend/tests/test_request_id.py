@@ -42,7 +42,7 @@ def test_an_id_is_generated_when_none_is_sent(client: TestClient) -> None:
     ("method", "path", "status_code"),
     [
         ("GET", f"/users/{UNKNOWN_ID}", 401),
-        ("POST", "/auth/token", 422),
+        ("POST", "/auth/token", 400),
         ("POST", "/users", 422),
         ("GET", "/missing", 404),
     ],

@@ -10,14 +10,14 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings, get_settings
 from app.core.errors import Forbidden, InvalidToken, NotAuthenticated, UserInactive
 from app.core.tokens import read_access_token
-from app.db.session import get_db, get_engine
-from app.models.mixins import parse_id
+from app.db.session import Transactions, get_db, get_engine, get_transactions
+from app.models.mixins import parse_id, utcnow
 from app.models.user import User
-from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.users import UserRepository
 
 # scope="function": the session commits before the response is sent, not after it.
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+TransactionsDep = Annotated[Transactions, Depends(get_transactions)]
 
 
 # FastAPI runs a plain `def` dependency in its thread pool; these are async so that resolving
@@ -41,32 +41,36 @@ async def get_user_repository(session: SessionDep) -> UserRepository:
     return UserRepository(session)
 
 
-async def get_refresh_token_repository(session: SessionDep) -> RefreshTokenRepository:
-    """A `RefreshTokenRepository` on the request's session."""
-    return RefreshTokenRepository(session)
-
-
 UserRepositoryDep = Annotated[UserRepository, Depends(get_user_repository)]
-RefreshTokenRepositoryDep = Annotated[RefreshTokenRepository, Depends(get_refresh_token_repository)]
 
 # auto_error=False: a missing token gets this API's own 401 body, with its code.
-bearer_token = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+bearer_token = OAuth2PasswordBearer(
+    tokenUrl="/auth/token", refreshUrl="/auth/token", auto_error=False
+)
 BearerTokenDep = Annotated[str | None, Depends(bearer_token)]
 
 
 def current_user(token: BearerTokenDep, users: UserRepositoryDep, settings: SettingsDep) -> User:
-    """The user the access token names, loaded afresh: a deactivated account stops at once."""
+    """The user the access token names, loaded afresh with its session, in one query.
+
+    A deactivated account, and a session that ended (logout, a reused refresh token, a
+    password change), stop their access tokens at once, not when they expire.
+    """
     if not token:
         raise NotAuthenticated
+    claims = read_access_token(token, settings=settings)
     try:
-        user_id = parse_id(read_access_token(token, settings=settings))
+        user_id = parse_id(claims.subject)
     except ValueError as error:
         raise InvalidToken from error
-    user = users.get_by_id(user_id)
-    if user is None:
+    found = users.get_with_session(user_id, claims.session_id, now=utcnow())
+    if found is None:
         raise InvalidToken
+    user, session_is_live = found
     if not user.is_active:
         raise UserInactive
+    if not session_is_live:
+        raise InvalidToken
     return user
 
 

@@ -20,12 +20,16 @@ from app.core.errors import (
     EmailAlreadyRegistered,
     Forbidden,
     InvalidCredentials,
+    InvalidRequest,
     InvalidToken,
+    LastSuperuser,
     NotAuthenticated,
+    TooManyAttempts,
+    UnsupportedGrantType,
     UserInactive,
     UserNotFound,
 )
-from app.schemas.errors import ErrorResponse
+from app.schemas.errors import ErrorResponse, TokenErrorResponse
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +38,27 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     EmailAlreadyRegistered: status.HTTP_409_CONFLICT,
     Forbidden: status.HTTP_403_FORBIDDEN,
     InvalidCredentials: status.HTTP_401_UNAUTHORIZED,
+    InvalidRequest: status.HTTP_400_BAD_REQUEST,
     InvalidToken: status.HTTP_401_UNAUTHORIZED,
+    LastSuperuser: status.HTTP_409_CONFLICT,
     NotAuthenticated: status.HTTP_401_UNAUTHORIZED,
+    TooManyAttempts: status.HTTP_429_TOO_MANY_REQUESTS,
+    UnsupportedGrantType: status.HTTP_400_BAD_REQUEST,
     UserInactive: status.HTTP_403_FORBIDDEN,
     UserNotFound: status.HTTP_404_NOT_FOUND,
 }
+# The token endpoint answers as RFC 6749 (section 5.2) says: 400 and an `error` a generic OAuth2
+# client understands, besides this API's `detail` and `code`. Throttling keeps its 429.
+OAUTH_ERROR_BY_ERROR: dict[type[DomainError], str] = {
+    InvalidCredentials: "invalid_grant",
+    InvalidRequest: "invalid_request",
+    InvalidToken: "invalid_grant",
+    TooManyAttempts: "invalid_grant",
+    UnsupportedGrantType: "unsupported_grant_type",
+    UserInactive: "invalid_grant",
+}
+# RFC 6749, section 5.1: nothing on the way may keep a response that carries a token.
+NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # RFC 6750: a 401 names the scheme the client should authenticate with.
 AUTHENTICATE_HEADERS = {"WWW-Authenticate": "Bearer"}
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -58,12 +78,36 @@ DATABASE_UNAVAILABLE = {
 def error_response(error: DomainError) -> JSONResponse:
     """The response for a domain error: its status, message and stable code."""
     status_code = STATUS_BY_ERROR.get(type(error), status.HTTP_400_BAD_REQUEST)
-    headers = AUTHENTICATE_HEADERS if status_code == status.HTTP_401_UNAUTHORIZED else None
     return JSONResponse(
         status_code=status_code,
         content={"detail": error.message, "code": error.code},
-        headers=headers,
+        headers=_error_headers(error, status_code),
     )
+
+
+def token_error_response(error: DomainError) -> JSONResponse:
+    """The token endpoint's answer to a domain error (RFC 6749, section 5.2)."""
+    status_code = (
+        status.HTTP_429_TOO_MANY_REQUESTS
+        if isinstance(error, TooManyAttempts)
+        else status.HTTP_400_BAD_REQUEST
+    )
+    body = {
+        "error": OAUTH_ERROR_BY_ERROR[type(error)],
+        "error_description": error.message,
+        "detail": error.message,
+        "code": error.code,
+    }
+    headers = {**NO_STORE_HEADERS, **(_error_headers(error, status_code) or {})}
+    return JSONResponse(status_code=status_code, content=body, headers=headers)
+
+
+def _error_headers(error: DomainError, status_code: int) -> dict[str, str] | None:
+    if isinstance(error, TooManyAttempts):
+        return {"Retry-After": str(error.retry_after)}
+    if status_code == status.HTTP_401_UNAUTHORIZED:
+        return AUTHENTICATE_HEADERS
+    return None
 
 
 def _documented(description: str, examples: dict[str, dict[str, str]]) -> dict[str, Any]:
@@ -88,6 +132,32 @@ def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any
             ", ".join(f"`{error.code}`" for error in group),
             {error.code: {"detail": error.message, "code": error.code} for error in group},
         )
+        for status_code, group in sorted(by_status.items())
+    }
+
+
+def token_error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the token endpoint's errors, in RFC 6749's shape."""
+    by_status: defaultdict[int, list[type[DomainError]]] = defaultdict(list)
+    for error in errors:
+        too_many = error is TooManyAttempts
+        by_status[status.HTTP_429_TOO_MANY_REQUESTS if too_many else 400].append(error)
+    return {
+        status_code: {
+            **_documented(
+                ", ".join(f"`{error.code}`" for error in group),
+                {
+                    error.code: {
+                        "error": OAUTH_ERROR_BY_ERROR[error],
+                        "error_description": error.message,
+                        "detail": error.message,
+                        "code": error.code,
+                    }
+                    for error in group
+                },
+            ),
+            "model": TokenErrorResponse,
+        }
         for status_code, group in sorted(by_status.items())
     }
 

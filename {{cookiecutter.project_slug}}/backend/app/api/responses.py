@@ -1,10 +1,17 @@
 """Responses serialised by the route itself."""
 
+from collections.abc import Mapping
+
 from fastapi import Response, status
 from pydantic import BaseModel
 
 
-def json_response(body: BaseModel, status_code: int = status.HTTP_200_OK) -> Response:
+def json_response(
+    body: BaseModel,
+    status_code: int = status.HTTP_200_OK,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
 {%- if cookiecutter.sqlalchemy_mode == "async" %}
     """`body` as JSON, serialised in one step by pydantic.
 
@@ -23,4 +30,9 @@ def json_response(body: BaseModel, status_code: int = status.HTTP_200_OK) -> Res
     limit) follow without waiting. It also saves a thread hop per request.
     """
 {%- endif %}
-    return Response(body.model_dump_json(), status_code=status_code, media_type="application/json")
+    return Response(
+        body.model_dump_json(),
+        status_code=status_code,
+        headers=headers,
+        media_type="application/json",
+    )

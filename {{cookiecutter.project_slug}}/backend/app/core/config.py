@@ -1,5 +1,6 @@
 """Application settings, read from the environment and `.env`."""
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -10,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
 from app.core.resources import available_cpus
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # backend/app/core/config.py -> the project root, where `.env` is and where relative SQLite
 # paths start: the same files whether the app, Alembic or the tests run from the root or
@@ -100,6 +103,21 @@ class Settings(BaseSettings):
     SECRET_KEY_PREVIOUS: SecretStr = SecretStr("")
     ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=15, ge=1)
     REFRESH_TOKEN_EXPIRE_DAYS: int = Field(default=14, ge=1)
+    # A login's absolute lifetime: refreshing never extends a session past it.
+    SESSION_MAX_DAYS: int = Field(default=30, ge=1)
+    # Live sessions (logins) per user; a login beyond it ends the user's oldest session.
+    SESSIONS_MAX_PER_USER: int = Field(default=10, ge=1)
+    # Access tokens name their issuer and audience; a token naming others is refused.
+    JWT_ISSUER: str = Field(default="{{ cookiecutter.project_slug }}", min_length=1)
+    JWT_AUDIENCE: str = Field(default="{{ cookiecutter.project_slug }}", min_length=1)
+    # Failed logins allowed per account (by email, registered or not) and per client address
+    # within the window; beyond them a login is refused (429) before any password is hashed.
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: int = Field(default=10, ge=1)
+    LOGIN_MAX_FAILURES_PER_ADDRESS: int = Field(default=100, ge=1)
+    LOGIN_FAILURE_WINDOW_MINUTES: int = Field(default=15, ge=1)
+    # Proxies whose X-Forwarded-For names the client (comma-separated addresses or networks,
+    # such as `10.0.0.0/8`). Unset, the client is the address the connection comes from.
+    TRUSTED_PROXIES: str = ""
     # Larger request bodies are refused (413) before they are read further.
     MAX_REQUEST_BODY_BYTES: int = Field(default=64 * 1024, ge=1024)
     # /docs, /redoc and /openapi.json; unset, they are served in development and test only.
@@ -107,7 +125,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        problems = [*self._check_database_url(), *self._check_secret_key()]
+        problems = [
+            *self._check_database_url(),
+            *self._check_secret_key(),
+            *self._check_trusted_proxies(),
+        ]
         if self.PASSWORD_MIN_LENGTH > self.PASSWORD_MAX_LENGTH:
             problems.append("PASSWORD_MIN_LENGTH: must not exceed PASSWORD_MAX_LENGTH")
         if self.ENVIRONMENT in DEPLOYED:
@@ -168,6 +190,15 @@ class Settings(BaseSettings):
             return [f"SECRET_KEY_PREVIOUS: every key must be at least {SECRET_KEY_MIN_BYTES} bytes"]
         return []
 
+    def _check_trusted_proxies(self) -> list[str]:
+        problems = []
+        for entry in _comma_separated(self.TRUSTED_PROXIES):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                problems.append(f"TRUSTED_PROXIES: {entry!r} is not an IP address or network")
+        return problems
+
     def _check_argon2(self) -> list[str]:
         minimums = {
             "ARGON2_MEMORY_COST_KIB": (self.ARGON2_MEMORY_COST_KIB, ARGON2_MIN_MEMORY_COST_KIB),
@@ -193,6 +224,14 @@ class Settings(BaseSettings):
         return (self.secret_key, *(key.strip() for key in previous if key.strip()))
 
     @property
+    def trusted_proxies(self) -> tuple[IPNetwork, ...]:
+        """The networks whose X-Forwarded-For header is believed."""
+        return tuple(
+            ipaddress.ip_network(entry, strict=False)
+            for entry in _comma_separated(self.TRUSTED_PROXIES)
+        )
+
+    @property
     def password_hash_concurrency(self) -> int:
         """How many Argon2 operations may run at once in this process."""
         return self.PASSWORD_HASH_CONCURRENCY or available_cpus()
@@ -203,6 +242,10 @@ class Settings(BaseSettings):
         if self.DOCS_ENABLED is not None:
             return self.DOCS_ENABLED
         return self.ENVIRONMENT in {"development", "test"}
+
+
+def _comma_separated(value: str) -> list[str]:
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
 
 
 def _anchored(url: URL) -> URL:

@@ -59,3 +59,35 @@ class Forbidden(DomainError):
 
     code = "forbidden"
     message = "You are not allowed to do this."
+
+
+class LastSuperuser(DomainError):
+    """The change would leave no active superuser to manage the service."""
+
+    code = "last_superuser"
+    message = "This is the last active superuser."
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed logins for this account or from this address: wait `retry_after` s."""
+
+    code = "too_many_attempts"
+    message = "Too many failed logins; try again later."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
+class InvalidRequest(DomainError):
+    """A token request that lacks a parameter or repeats one (RFC 6749, section 5.2)."""
+
+    code = "invalid_request"
+    message = "The token request is missing a parameter or has a malformed one."
+
+
+class UnsupportedGrantType(DomainError):
+    """A token request for a grant this service does not issue tokens for."""
+
+    code = "unsupported_grant_type"
+    message = "grant_type must be `password` or `refresh_token`."

@@ -2,7 +2,10 @@
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -14,37 +17,82 @@ ALGORITHM = "HS256"
 REFRESH_TOKEN_BYTES = 32
 # Longer than any token this service issues; anything longer is refused unread.
 TOKEN_MAX_LENGTH = 2048
+# How far the clocks of the issuer and of a verifier may disagree.
+CLOCK_SKEW = timedelta(seconds=30)
+REQUIRED_CLAIMS = ["aud", "auth_time", "exp", "iat", "iss", "sid", "sub"]
 
 
-def create_access_token(subject: str, *, settings: Settings, now: datetime) -> str:
-    """A JWT naming `subject` (the user id), signed with SECRET_KEY, valid for its lifetime."""
+@dataclass(frozen=True)
+class AccessClaims:
+    """What a valid access token says: who, in which session, since when."""
+
+    subject: str
+    session_id: uuid.UUID
+    auth_time: datetime
+
+
+def create_access_token(
+    subject: str, *, session_id: uuid.UUID, auth_time: datetime, settings: Settings, now: datetime
+) -> str:
+    """A JWT naming `subject` (the user id) and its session, valid for its lifetime."""
     claims = {
+        "iss": settings.JWT_ISSUER,
+        "aud": settings.JWT_AUDIENCE,
         "sub": subject,
+        "sid": str(session_id),
+        "auth_time": int(auth_time.timestamp()),
         "iat": now,
         "exp": now + timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES),
     }
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
 
 
-def read_access_token(token: str, *, settings: Settings) -> str:
-    """The subject of a valid access token; `InvalidToken` for anything else.
+def read_access_token(token: str, *, settings: Settings) -> AccessClaims:
+    """The claims of a valid access token; `InvalidToken` for anything else.
 
-    The algorithm is pinned (`alg: none` and every other algorithm are refused), and the token
-    may be signed with SECRET_KEY or with one of SECRET_KEY_PREVIOUS.
+    The algorithm is pinned (`alg: none` and every other algorithm are refused), the issuer and
+    audience must be this service's, and the token may be signed with SECRET_KEY or with one of
+    SECRET_KEY_PREVIOUS. A token that claims a longer life than this service gives is forged
+    with a leaked key or by a misconfigured issuer: refused too.
     """
     if len(token) > TOKEN_MAX_LENGTH:
         raise InvalidToken
     for key in settings.token_verification_keys:
         try:
             claims = jwt.decode(
-                token, key, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "sub"]}
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=settings.JWT_AUDIENCE,
+                issuer=settings.JWT_ISSUER,
+                leeway=CLOCK_SKEW,
+                options={"require": REQUIRED_CLAIMS},
             )
         except jwt.InvalidSignatureError:
             continue
         except jwt.PyJWTError as error:
             raise InvalidToken from error
-        return str(claims["sub"])
+        return _access_claims(claims, settings=settings)
     raise InvalidToken
+
+
+def _access_claims(claims: dict[str, Any], *, settings: Settings) -> AccessClaims:
+    lifetime = _number(claims, "exp") - _number(claims, "iat")
+    if lifetime > settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60:
+        raise InvalidToken
+    try:
+        session_id = uuid.UUID(str(claims["sid"]))
+        auth_time = datetime.fromtimestamp(_number(claims, "auth_time"), UTC)
+    except (ValueError, OverflowError, OSError) as error:
+        raise InvalidToken from error
+    return AccessClaims(str(claims["sub"]), session_id, auth_time)
+
+
+def _number(claims: dict[str, Any], name: str) -> float:
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidToken
+    return float(value)
 
 
 def new_refresh_token() -> str:

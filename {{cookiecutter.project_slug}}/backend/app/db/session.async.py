@@ -1,8 +1,8 @@
 """Engine and session lifecycle: one session per request, one owner of its transaction."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from functools import lru_cache
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import lru_cache, partial
 
 import anyio
 {% if cookiecutter.database == "postgresql" -%}
@@ -103,6 +103,16 @@ async def session_scope(bind: AsyncEngine | AsyncConnection) -> AsyncIterator[As
         raise
     with anyio.CancelScope(shield=True):
         await end_session(session, commit=True)
+
+
+# A route that must not hold a connection while it waits (for a password hash) opens short
+# transactions of its own: `async with transactions() as session: ...`, each committed at its end.
+Transactions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+async def get_transactions() -> Transactions:
+    """FastAPI dependency: a factory of short transactions, each with a session of its own."""
+    return partial(session_scope, get_engine())
 
 
 async def get_db() -> AsyncIterator[AsyncSession]:

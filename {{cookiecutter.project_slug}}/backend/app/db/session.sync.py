@@ -1,8 +1,8 @@
 """Engine and session lifecycle: one session per request, one owner of its transaction."""
 
 import math
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache, partial
 
 import anyio
@@ -99,6 +99,16 @@ def session_scope(bind: Engine | Connection) -> Iterator[Session]:
         end_session(session, commit=False)
         raise
     end_session(session, commit=True)
+
+
+# A route that must not hold a connection while it waits (for a password hash) opens short
+# transactions of its own: `with transactions() as session: ...`, each committed at its end.
+Transactions = Callable[[], AbstractContextManager[Session]]
+
+
+async def get_transactions() -> Transactions:
+    """FastAPI dependency: a factory of short transactions, each with a session of its own."""
+    return partial(session_scope, get_engine())
 
 
 async def get_db() -> AsyncIterator[Session]:

@@ -1,4 +1,4 @@
-"""The `refresh_tokens` table: one row per refresh token ever issued, by its hash only."""
+"""The `refresh_tokens` table: the refresh tokens of live sessions, by their hash only."""
 
 import uuid
 from datetime import datetime
@@ -23,7 +23,12 @@ class RefreshToken(IdMixin, TimestampMixin, Base):
     user_id: Mapped[Id] = mapped_column(
         ID_COLUMN_TYPE, ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
-    family_id: Mapped[uuid.UUID] = mapped_column(Uuid(as_uuid=True), index=True)
+    # The session (`AuthSession.id`): every token of one login, deleted with it.
+    family_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(as_uuid=True), ForeignKey("auth_sessions.id", ondelete="CASCADE"), index=True
+    )
+    # 0 for the login's token, one more at each refresh.
+    generation: Mapped[int] = mapped_column(default=0, server_default="0")
     token_hash: Mapped[str] = mapped_column(String(TOKEN_HASH_LENGTH), unique=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

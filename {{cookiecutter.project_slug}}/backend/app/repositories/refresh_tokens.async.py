@@ -3,26 +3,40 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.models.mixins import Id
 from app.models.refresh_token import RefreshToken
 from app.repositories.base import BaseRepository
 
+# Used tokens a session remembers, so that one presented again is recognised as stolen. Older
+# ones are forgotten (such a token is merely unknown), so refreshing cannot grow the table.
+USED_TOKENS_KEPT = 16
+
 
 class RefreshTokenRepository(BaseRepository[RefreshToken]):
-    """Refresh tokens by hash. Revocation is one conditional UPDATE, so concurrent refreshes
+    """Refresh tokens by hash. Using one up is one conditional UPDATE, so concurrent refreshes
     of one token cannot both succeed: the database's row lock decides, not a prior read."""
 
     model = RefreshToken
 
     async def add_token(
-        self, *, user_id: Id, family_id: uuid.UUID, token_hash: str, expires_at: datetime
+        self,
+        *,
+        user_id: Id,
+        family_id: uuid.UUID,
+        token_hash: str,
+        expires_at: datetime,
+        generation: int = 0,
     ) -> RefreshToken:
-        """Store a new token of `family_id`."""
+        """Store a new token of the session `family_id`."""
         return await self.add(
             RefreshToken(
-                user_id=user_id, family_id=family_id, token_hash=token_hash, expires_at=expires_at
+                user_id=user_id,
+                family_id=family_id,
+                token_hash=token_hash,
+                expires_at=expires_at,
+                generation=generation,
             )
         )
 
@@ -31,11 +45,11 @@ class RefreshTokenRepository(BaseRepository[RefreshToken]):
         statement = select(RefreshToken).where(RefreshToken.token_hash == token_hash)
         return (await self.session.scalars(statement)).one_or_none()
 
-    async def claim(self, token_hash: str, *, now: datetime) -> tuple[Id, uuid.UUID] | None:
-        """Revoke the token if it is live (neither revoked nor expired).
+    async def claim(self, token_hash: str, *, now: datetime) -> RefreshToken | None:
+        """Use the token up if it is live (neither used nor expired).
 
-        Return its owner and family when this call revoked it, None when it was not live. Of
-        two concurrent claims of one token, exactly one gets the row.
+        Return it when this call used it up, None when it was not live. Of two concurrent
+        claims of one token, exactly one gets the row.
         """
         statement = (
             update(RefreshToken)
@@ -45,17 +59,16 @@ class RefreshTokenRepository(BaseRepository[RefreshToken]):
                 RefreshToken.expires_at > now,
             )
             .values(revoked_at=now)
-            .returning(RefreshToken.user_id, RefreshToken.family_id)
+            .returning(RefreshToken)
             .execution_options(synchronize_session=False)
         )
-        row = (await self.session.execute(statement)).one_or_none()
-        return None if row is None else (row.user_id, row.family_id)
+        return (await self.session.scalars(statement)).one_or_none()
 
-    async def revoke_family(self, family_id: uuid.UUID, *, now: datetime) -> None:
-        """Revoke every live token of the family."""
+    async def forget_used(self, family_id: uuid.UUID, *, before_generation: int) -> None:
+        """Delete the session's tokens older than the `USED_TOKENS_KEPT` last ones."""
         await self.session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-            .execution_options(synchronize_session=False)
+            delete(RefreshToken).where(
+                RefreshToken.family_id == family_id,
+                RefreshToken.generation < before_generation - USED_TOKENS_KEPT,
+            )
         )

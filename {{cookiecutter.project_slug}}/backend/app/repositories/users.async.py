@@ -1,13 +1,15 @@
 """Queries and writes for `User`."""
 
 import unicodedata
+import uuid
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import EmailAlreadyRegistered
-from app.models.mixins import Id, utcnow
-from app.models.refresh_token import RefreshToken
+from app.models.auth_session import AuthSession
+from app.models.mixins import Id
 from app.models.user import User
 from app.repositories.base import BaseRepository
 
@@ -63,17 +65,54 @@ class UserRepository(BaseRepository[User]):
             raise EmailAlreadyRegistered from error
         return user
 
+    async def get_with_session(
+        self, user_id: Id, session_id: uuid.UUID, *, now: datetime
+    ) -> tuple[User, bool] | None:
+        """The user, and whether `session_id` is one of their live sessions: one query."""
+        live = exists().where(
+            AuthSession.id == session_id,
+            AuthSession.user_id == User.id,
+            AuthSession.expires_at > now,
+        )
+        statement = select(User, live).where(User.id == user_id)
+        row = (await self.session.execute(statement)).one_or_none()
+        return None if row is None else (row[0], row[1])
+
+    async def lock(self, user_id: Id) -> User | None:
+        """The user, read afresh and locked until the transaction ends, or None."""
+        statement = select(User).where(User.id == user_id).with_for_update()
+        return (await self.session.scalars(statement)).one_or_none()
+
     async def set_active(self, user: User, *, is_active: bool) -> User:
-        """Activate or deactivate `user`; deactivation also revokes every refresh token."""
+        """Activate or deactivate `user`; deactivation also ends every session."""
         user.is_active = is_active
-        if not is_active:
-            await self.session.execute(
-                update(RefreshToken)
-                .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
-            )
         await self.session.flush()
+        if not is_active:
+            await self.end_sessions(user)
         return user
+
+    async def end_sessions(self, user: User) -> None:
+        """End every session of `user`: refresh and access tokens stop working at once."""
+        await self.session.execute(
+            delete(AuthSession)
+            .where(AuthSession.user_id == user.id)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def is_last_active_superuser(self, user: User) -> bool:
+        """Whether `user` is the only active superuser, with the superusers locked meanwhile.
+
+        Locking them makes two superusers who demote each other at once wait in turn, so one
+        of them always remains.
+        """
+        if not (user.is_superuser and user.is_active):
+            return False
+        statement = (
+            select(User.id)
+            .where(User.is_superuser.is_(True), User.is_active.is_(True))
+            .with_for_update()
+        )
+        return (await self.session.scalars(statement)).all() == [user.id]
 
     async def set_superuser(self, user: User, *, is_superuser: bool) -> User:
         """Grant or withdraw every permission."""

@@ -1,106 +1,229 @@
-"""The `/auth` endpoints: the OAuth2 password flow, with refresh tokens that rotate."""
+"""The `/auth` endpoints: an OAuth2 token endpoint (password and refresh grants), and logout.
 
-import uuid
-from datetime import timedelta
+No route here holds a database connection while it hashes: it reads what it needs in one short
+transaction, verifies the password with no connection, then writes in another.
+"""
+
+from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Response, status
+from fastapi import APIRouter, Form, Request, Response, status
+from sqlalchemy.orm import Session
 
-from app.api.deps import RefreshTokenRepositoryDep, SettingsDep, UserRepositoryDep
-from app.api.errors import error_response, error_responses
+from app.api.addresses import client_address
+from app.api.deps import SettingsDep, TransactionsDep
+from app.api.errors import NO_STORE_HEADERS, error_responses, token_error_response
+from app.api.errors import token_error_responses as documented_token_errors
 from app.api.responses import json_response
 from app.core.config import Settings
-from app.core.errors import InvalidCredentials, InvalidToken, UserInactive
+from app.core.errors import (
+    InvalidCredentials,
+    InvalidRequest,
+    InvalidToken,
+    TooManyAttempts,
+    UnsupportedGrantType,
+    UserInactive,
+)
 from app.core.security import verify_and_update_password, verify_dummy_password
+from app.core.security_log import security_log
 from app.core.tokens import create_access_token, hash_refresh_token, new_refresh_token
+from app.db.session import Transactions
+from app.models.auth_session import AuthSession
 from app.models.mixins import Id, utcnow
+from app.repositories.auth_sessions import AuthSessionRepository
+from app.repositories.login_failures import LoginFailureRepository, account_key, address_key
 from app.repositories.refresh_tokens import RefreshTokenRepository
-from app.schemas.auth import PasswordForm, RefreshTokenBody, TokenPair
+from app.repositories.users import UserRepository
+from app.schemas.auth import RefreshTokenBody, TokenPair, TokenRequest
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-PasswordFormDep = Annotated[PasswordForm, Form()]
+TokenRequestDep = Annotated[TokenRequest, Form()]
+# What the token endpoint answers as RFC 6749 errors.
+TOKEN_ERRORS = (
+    InvalidRequest,
+    UnsupportedGrantType,
+    InvalidCredentials,
+    UserInactive,
+    InvalidToken,
+    TooManyAttempts,
+)
 
 
-def issue_tokens(
-    tokens: RefreshTokenRepository, settings: Settings, *, user_id: Id, family_id: uuid.UUID
-) -> TokenPair:
-    """A new access token and a new refresh token of `family_id`."""
-    now = utcnow()
-    refresh_token = new_refresh_token()
-    tokens.add_token(
-        user_id=user_id,
-        family_id=family_id,
-        token_hash=hash_refresh_token(refresh_token),
-        expires_at=now + timedelta(days=settings.REFRESH_TOKEN_EXPIRE_DAYS),
-    )
-    return TokenPair(
-        access_token=create_access_token(str(user_id), settings=settings, now=now),
-        expires_in=settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
-        refresh_token=refresh_token,
-    )
+@router.post("/token", response_model=TokenPair, responses=documented_token_errors(*TOKEN_ERRORS))
+def issue_token(
+    form: TokenRequestDep,
+    request: Request,
+    transactions: TransactionsDep,
+    settings: SettingsDep,
+) -> Response:
+    """The OAuth2 token endpoint (RFC 6749).
+
+    `grant_type=password` exchanges an email (`username`) and a `password` for an access and a
+    refresh token; `grant_type=refresh_token` uses a `refresh_token` up for a new pair. Errors
+    are 400s with RFC 6749's `error` (`invalid_grant`, `invalid_request`,
+    `unsupported_grant_type`) beside this API's `code`; too many failed logins are a 429.
+    """
+    try:
+        if form.grant() == "refresh_token":
+            pair = rotate(form.token(), transactions, settings)
+        else:
+            email, password = form.credentials()
+            address = client_address(request, settings.trusted_proxies)
+            pair = log_in(email, password, address, transactions, settings)
+    except TOKEN_ERRORS as error:
+        return token_error_response(error)
+    return json_response(pair, headers=NO_STORE_HEADERS)
 
 
 @router.post(
-    "/token",
-    response_model=TokenPair,
-    responses=error_responses(InvalidCredentials, UserInactive),
+    "/refresh", response_model=TokenPair, responses=error_responses(InvalidToken), deprecated=True
 )
-def log_in(
-    form: PasswordFormDep,
-    users: UserRepositoryDep,
-    tokens: RefreshTokenRepositoryDep,
-    settings: SettingsDep,
-) -> Response:
-    """Exchange an email (`username`) and a password for an access and a refresh token.
-
-    An unknown email and a wrong password get the same answer after the same work: an unknown
-    email is verified against a dummy hash.
-    """
-    user = users.get_by_email(form.username)
-    if user is None:
-        verify_dummy_password(form.password)
-        raise InvalidCredentials
-    matches, new_hash = verify_and_update_password(form.password, user.hashed_password)
-    if not matches:
-        raise InvalidCredentials
-    if not user.is_active:
-        raise UserInactive
-    if new_hash is not None:
-        # The hash was made with older Argon2 parameters than the settings': upgrade it.
-        users.set_password_hash(user, new_hash)
-    pair = issue_tokens(tokens, settings, user_id=user.id, family_id=uuid.uuid4())
-    return json_response(pair)
-
-
-@router.post("/refresh", response_model=TokenPair, responses=error_responses(InvalidToken))
 def refresh(
-    body: RefreshTokenBody, tokens: RefreshTokenRepositoryDep, settings: SettingsDep
+    body: RefreshTokenBody, transactions: TransactionsDep, settings: SettingsDep
 ) -> Response:
-    """Exchange a refresh token for a new pair; the token presented is used up.
+    """Exchange a refresh token for a new pair, with a JSON body: kept for 0.2.0 clients.
 
-    A token presented again after it was used up was stolen, or its client raced itself: the
-    whole family (every token descending from the same login) is revoked.
+    The token endpoint does the same with `grant_type=refresh_token`, as OAuth2 clients expect.
     """
-    now = utcnow()
-    token_hash = hash_refresh_token(body.refresh_token)
-    claimed = tokens.claim(token_hash, now=now)
-    if claimed is None:
-        known = tokens.get_by_hash(token_hash)
-        if known is not None and known.revoked_at is not None:
-            tokens.revoke_family(known.family_id, now=now)
-            # Returned, not raised: an exception would roll the revocation back.
-            return error_response(InvalidToken())
-        raise InvalidToken
-    user_id, family_id = claimed
-    pair = issue_tokens(tokens, settings, user_id=user_id, family_id=family_id)
-    return json_response(pair)
+    pair = rotate(body.refresh_token, transactions, settings)
+    return json_response(pair, headers=NO_STORE_HEADERS)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-def log_out(body: RefreshTokenBody, tokens: RefreshTokenRepositoryDep) -> Response:
-    """Revoke the refresh token's family. Unknown tokens get the same 204: nothing to learn."""
-    known = tokens.get_by_hash(hash_refresh_token(body.refresh_token))
-    if known is not None:
-        tokens.revoke_family(known.family_id, now=utcnow())
+def log_out(body: RefreshTokenBody, transactions: TransactionsDep) -> Response:
+    """End the refresh token's session. Unknown tokens get the same 204: nothing to learn."""
+    with transactions() as session:
+        known = RefreshTokenRepository(session).get_by_hash(hash_refresh_token(body.refresh_token))
+        if known is not None:
+            AuthSessionRepository(session).end(known.family_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def log_in(
+    email: str, password: str, address: str, transactions: Transactions, settings: Settings
+) -> TokenPair:
+    """A new session for the account, if the password is right and no limit is reached.
+
+    An unknown email and a wrong password get the same answer after the same work: an unknown
+    email is verified against a dummy hash. Failures count per account and per client address;
+    past either limit, logins are refused before any hashing.
+    """
+    now = utcnow()
+    window = timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
+    account = account_key(email)
+    limits = {
+        account: settings.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        address_key(address): settings.LOGIN_MAX_FAILURES_PER_ADDRESS,
+    }
+    with transactions() as session:
+        retry_after = LoginFailureRepository(session).retry_after(limits, now=now, window=window)
+        user = UserRepository(session).get_by_email(email)
+    if retry_after is not None:
+        security_log.warning("Login throttled: user %s", user.id if user else "unknown")
+        raise TooManyAttempts(retry_after)
+    if user is None:
+        verify_dummy_password(password)
+        matches, new_hash = False, None
+    else:
+        matches, new_hash = verify_and_update_password(password, user.hashed_password)
+    if user is None or not matches:
+        with transactions() as session:
+            failures = LoginFailureRepository(session)
+            failures.prune(now=now, window=window)
+            failures.record(list(limits), now=now, window=window)
+        security_log.warning("Login failed: user %s", user.id if user else "unknown")
+        raise InvalidCredentials
+    with transactions() as session:
+        return start_session(
+            session, user.id, account, new_hash=new_hash, settings=settings, now=now
+        )
+
+
+def start_session(
+    session: Session,
+    user_id: Id,
+    account: str,
+    *,
+    new_hash: str | None,
+    settings: Settings,
+    now: datetime,
+) -> TokenPair:
+    """Start a session for a user whose password was right, unless the account is inactive."""
+    users = UserRepository(session)
+    # Locked: a deactivation racing this login waits, then ends the session started here.
+    user = users.lock(user_id)
+    if user is None:
+        raise InvalidCredentials
+    if not user.is_active:
+        raise UserInactive
+    LoginFailureRepository(session).clear(account)
+    if new_hash is not None:
+        # The hash was made with older Argon2 parameters than the settings': upgrade it.
+        users.set_password_hash(user, new_hash)
+    auth_session = AuthSessionRepository(session).start(
+        user_id=user.id,
+        now=now,
+        lifetime=timedelta(days=settings.SESSION_MAX_DAYS),
+        max_per_user=settings.SESSIONS_MAX_PER_USER,
+    )
+    return issue_tokens(RefreshTokenRepository(session), auth_session, settings=settings, now=now)
+
+
+def rotate(refresh_token: str, transactions: Transactions, settings: Settings) -> TokenPair:
+    """A new pair for a live refresh token, which is used up.
+
+    A token presented again after it was used up was stolen, or its client raced itself: its
+    session ends, and with it every token descending from the same login.
+    """
+    now = utcnow()
+    token_hash = hash_refresh_token(refresh_token)
+    with transactions() as session:
+        tokens = RefreshTokenRepository(session)
+        sessions = AuthSessionRepository(session)
+        auth_session = sessions.lock_live_by_token(token_hash, now=now)
+        used = tokens.claim(token_hash, now=now) if auth_session is not None else None
+        if auth_session is not None and used is not None:
+            generation = used.generation + 1
+            return issue_tokens(
+                tokens, auth_session, settings=settings, now=now, generation=generation
+            )
+        reused = tokens.get_by_hash(token_hash)
+        if reused is not None and reused.revoked_at is not None:
+            sessions.end(reused.family_id)
+            security_log.warning("Refresh token reused: session of user %s ended", reused.user_id)
+    raise InvalidToken
+
+
+def issue_tokens(
+    tokens: RefreshTokenRepository,
+    auth_session: AuthSession,
+    *,
+    settings: Settings,
+    now: datetime,
+    generation: int = 0,
+) -> TokenPair:
+    """A new access token and a new refresh token of the session, neither outliving it."""
+    refresh_token = new_refresh_token()
+    refresh_lifetime = timedelta(days=settings.REFRESH_TOKEN_EXPIRE_DAYS)
+    tokens.add_token(
+        user_id=auth_session.user_id,
+        family_id=auth_session.id,
+        token_hash=hash_refresh_token(refresh_token),
+        expires_at=min(now + refresh_lifetime, auth_session.expires_at),
+        generation=generation,
+    )
+    if generation:
+        tokens.forget_used(auth_session.id, before_generation=generation)
+    access_token = create_access_token(
+        str(auth_session.user_id),
+        session_id=auth_session.id,
+        auth_time=auth_session.auth_time,
+        settings=settings,
+        now=now,
+    )
+    return TokenPair(
+        access_token=access_token,
+        expires_in=settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
+        refresh_token=refresh_token,
+    )

@@ -1,8 +1,8 @@
 """The `/users` endpoints."""
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Response, status
 
-from app.api.deps import CurrentUserDep, UserRepositoryDep, current_superuser
+from app.api.deps import CurrentUserDep, SuperuserDep, UserRepositoryDep
 from app.api.errors import error_responses
 from app.api.params import IdPath
 from app.api.responses import json_response
@@ -10,11 +10,13 @@ from app.core.errors import (
     EmailAlreadyRegistered,
     Forbidden,
     InvalidToken,
+    LastSuperuser,
     NotAuthenticated,
     UserInactive,
     UserNotFound,
 )
 from app.core.security import hash_password
+from app.core.security_log import security_log
 from app.schemas.user import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -63,13 +65,21 @@ def get_user(user_id: IdPath, caller: CurrentUserDep, users: UserRepositoryDep) 
 @router.patch(
     "/{user_id:id}",
     response_model=UserRead,
-    dependencies=[Depends(current_superuser)],
-    responses=error_responses(*AUTHENTICATION_ERRORS, Forbidden, UserNotFound),
+    responses=error_responses(*AUTHENTICATION_ERRORS, Forbidden, UserNotFound, LastSuperuser),
 )
-def update_user(user_id: IdPath, changes: UserUpdate, users: UserRepositoryDep) -> Response:
-    """Activate or deactivate a user (superusers only). Deactivation logs the user out."""
+def update_user(
+    user_id: IdPath, changes: UserUpdate, caller: SuperuserDep, users: UserRepositoryDep
+) -> Response:
+    """Activate or deactivate a user (superusers only). Deactivation ends every session.
+
+    The last active superuser cannot be deactivated: nobody could manage the service then.
+    """
     user = users.get_by_id(user_id)
     if user is None:
         raise UserNotFound
+    if not changes.is_active and users.is_last_active_superuser(user):
+        raise LastSuperuser
     users.set_active(user, is_active=changes.is_active)
+    if not changes.is_active:
+        security_log.warning("User %s deactivated by user %s", user.id, caller.id)
     return json_response(UserRead.model_validate(user))
