@@ -1,4 +1,4 @@
-"""Races the database decides: concurrent sign-ups with one email, concurrent refreshes."""
+"""Races the database decides: sign-ups with one email, refreshes, deactivation and refresh."""
 
 import asyncio
 from collections import Counter
@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator
 
 import httpx2
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 {%- else %}
 from collections.abc import Iterator
 
 import httpx2
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, update
 {%- endif %}
 
 from app.main import create_app
@@ -23,7 +23,16 @@ from app.models.user import User
 CONCURRENT_REQUESTS = 20
 EMAIL = "race@example.com"
 REFRESH_EMAIL = "refresh-race@example.com"
+ADMIN_EMAIL = "admin-race@example.com"
+DEACTIVATED_EMAIL = "deactivated-race{}@example.com"
 PASSWORD = "correct-horse-9"
+DEACTIVATION_ROUNDS = 8
+RACE_EMAILS = [
+    EMAIL,
+    REFRESH_EMAIL,
+    ADMIN_EMAIL,
+    *(DEACTIVATED_EMAIL.format(round_) for round_ in range(DEACTIVATION_ROUNDS)),
+]
 
 
 {% if cookiecutter.sqlalchemy_mode == "async" -%}
@@ -32,7 +41,7 @@ async def committed_users(engine: AsyncEngine) -> AsyncIterator[None]:
     """Let requests commit for real (separate connections), and delete what they wrote."""
     yield
     async with engine.begin() as connection:
-        await connection.execute(delete(User).where(User.email.in_([EMAIL, REFRESH_EMAIL])))
+        await connection.execute(delete(User).where(User.email.in_(RACE_EMAILS)))
     await engine.dispose()
 {%- else -%}
 @pytest.fixture
@@ -40,7 +49,7 @@ def committed_users(engine: Engine) -> Iterator[None]:
     """Let requests commit for real (separate connections), and delete what they wrote."""
     yield
     with engine.begin() as connection:
-        connection.execute(delete(User).where(User.email.in_([EMAIL, REFRESH_EMAIL])))
+        connection.execute(delete(User).where(User.email.in_(RACE_EMAILS)))
 {%- endif %}
 
 
@@ -73,6 +82,47 @@ async def refresh_concurrently(count: int) -> tuple[Counter[int], int]:
         new_token = winners[0]["refresh_token"] if winners else token
         after = await client.post("/auth/refresh", json={"refresh_token": new_token})
     return Counter(response.status_code for response in responses), after.status_code
+
+
+async def deactivate_while_refreshing(admin_token: str) -> list[tuple[int, int, int]]:
+    """Each round, a superuser deactivates a user while the user refreshes.
+
+    Return, per round, the deactivation's status and what the refresh's outcome is worth
+    afterwards: the status of refreshing again with it, and of its access token.
+    """
+    transport = httpx2.ASGITransport(app=create_app())
+    admin = {"Authorization": f"Bearer {admin_token}"}
+    outcomes = []
+    async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
+        for round_ in range(DEACTIVATION_ROUNDS):
+            email = DEACTIVATED_EMAIL.format(round_)
+            user = (await client.post("/users", json={"email": email, "password": PASSWORD})).json()
+            login = await client.post("/auth/token", data={"username": email, "password": PASSWORD})
+            deactivation, refreshed = await asyncio.gather(
+                client.patch(f"/users/{user['id']}", json={"is_active": False}, headers=admin),
+                client.post("/auth/refresh", json={"refresh_token": login.json()["refresh_token"]}),
+            )
+            pair = refreshed.json() if refreshed.status_code == 200 else login.json()
+            again = await client.post(
+                "/auth/refresh", json={"refresh_token": pair["refresh_token"]}
+            )
+            me = await client.get(
+                "/users/me", headers={"Authorization": f"Bearer {pair['access_token']}"}
+            )
+            outcomes.append((deactivation.status_code, again.status_code, me.status_code))
+    return outcomes
+
+
+async def log_in_admin() -> str:
+    """Sign up and log in the race's superuser, whom the caller then promotes."""
+    transport = httpx2.ASGITransport(app=create_app())
+    async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
+        await client.post("/users", json={"email": ADMIN_EMAIL, "password": PASSWORD})
+        login = await client.post(
+            "/auth/token", data={"username": ADMIN_EMAIL, "password": PASSWORD}
+        )
+    token: str = login.json()["access_token"]
+    return token
 {%- if cookiecutter.sqlalchemy_mode == "async" %}
 
 
@@ -91,6 +141,20 @@ async def test_concurrent_refreshes_of_one_token_give_one_pair_and_revoke_the_fa
 
     assert statuses == Counter({200: 1, 401: 1})
     assert after == 401
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("committed_users")
+async def test_a_deactivation_racing_a_refresh_leaves_no_live_token(engine: AsyncEngine) -> None:
+    admin_token = await log_in_admin()
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(User).where(User.email == ADMIN_EMAIL).values(is_superuser=True)
+        )
+
+    outcomes = await deactivate_while_refreshing(admin_token)
+
+    assert outcomes == [(200, 401, 403)] * DEACTIVATION_ROUNDS
 {%- else %}
 
 
@@ -107,4 +171,15 @@ def test_concurrent_refreshes_of_one_token_give_one_pair_and_revoke_the_family()
 
     assert statuses == Counter({200: 1, 401: 1})
     assert after == 401
+
+
+@pytest.mark.usefixtures("committed_users")
+def test_a_deactivation_racing_a_refresh_leaves_no_live_token(engine: Engine) -> None:
+    admin_token = asyncio.run(log_in_admin())
+    with engine.begin() as connection:
+        connection.execute(update(User).where(User.email == ADMIN_EMAIL).values(is_superuser=True))
+
+    outcomes = asyncio.run(deactivate_while_refreshing(admin_token))
+
+    assert outcomes == [(200, 401, 403)] * DEACTIVATION_ROUNDS
 {%- endif %}

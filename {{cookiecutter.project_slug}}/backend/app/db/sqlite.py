@@ -5,13 +5,17 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 
+# The execution option of a connection that never writes: `connection.execution_options(...)`.
+READ_ONLY = "read_only"
+
 
 def use_explicit_transactions(engine: Engine) -> None:
-    """Let SQLAlchemy, not pysqlite, decide where transactions begin.
+    """Let SQLAlchemy, not pysqlite, decide where transactions begin, and begin them writing.
 
     The driver starts transactions lazily and never before DDL, which breaks SAVEPOINTs and
     transactional migrations; this is SQLAlchemy's documented recipe for pysqlite and aiosqlite.
-    An async engine passes its `sync_engine`.
+    Transactions that may write run one at a time, so what a request reads stays true until
+    it commits. An async engine passes its `sync_engine`.
     """
 
     @event.listens_for(engine, "connect")
@@ -20,7 +24,12 @@ def use_explicit_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock at BEGIN, waiting up to the busy timeout for it. A
+        # plain BEGIN takes it at the first write, and in WAL mode a transaction that has read
+        # fails there at once, without waiting, if another one wrote meanwhile. Connections
+        # that only read say so (`read_only`) and wait for nobody.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def configure_connections(engine: Engine, *, busy_timeout_ms: int) -> None:

@@ -32,10 +32,14 @@ async def health() -> dict[str, str]:
 {% if cookiecutter.sqlalchemy_mode == "async" -%}
 async def _ping(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
+        # A probe only reads: on SQLite it waits for no writer (`app.db.sqlite.READ_ONLY`).
+        await connection.execution_options(read_only=True)
         await connection.execute(text("SELECT 1"))
 {%- else -%}
 def _ping(engine: Engine) -> None:
     with engine.connect() as connection:
+        # A probe only reads: on SQLite it waits for no writer (`app.db.sqlite.READ_ONLY`).
+        connection.execution_options(read_only=True)
         connection.execute(text("SELECT 1"))
 {%- endif %}
 
