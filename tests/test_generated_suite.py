@@ -121,11 +121,10 @@ def test_make_test_passes_on_the_chosen_database_in_random_order_on_two_workers(
 ) -> None:
     """Random order (pytest-randomly); each xdist worker gets a database of its own.
 
-    PostgreSQL sessions run in a time zone other than UTC (libpq's PGTZ), as on a server
-    configured that way: every timestamp must still come back in UTC.
+    Nothing here sets PostgreSQL's session time zone: the suite sets one other than UTC itself
+    (tests/database.py), so a plain `make test` on a UTC server catches a lost UTC conversion.
     """
-    session_zone = {"PGTZ": "Europe/Berlin"} if baked.combination.database == "postgresql" else {}
-    result = make_test(baked, "-n 2 -p randomly", env=session_zone)
+    result = make_test(baked, "-n 2 -p randomly")
 
     header = re.search(r"^database: (\w+)", result.stdout, re.MULTILINE)
     assert header is not None, result.stdout
