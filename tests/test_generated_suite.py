@@ -53,21 +53,26 @@ def make_test(
     return baked.run("make", "--no-print-directory", "test", f"PYTEST_ARGS={pytest_args}", env=env)
 
 
-def assert_every_collected_test_passed(
-    baked: Baked, run: subprocess.CompletedProcess[str], env: Mapping[str, str] | None = None
-) -> None:
-    """Nothing failed, errored, skipped, xfailed, xpassed or went missing from the suite.
+def assert_all_collected_passed(collection_output: str, run_output: str) -> None:
+    """Nothing failed, errored, skipped, xfailed, xpassed or went missing from the run.
 
     The generated suite skips nothing on purpose, so any skip is unexpected.
     """
-    collection = make_test(baked, "--collect-only -q", env=env)
-    collected = summary_counts(collection.stdout)["collected"]
-    outcomes = summary_counts(run.stdout)
+    collected = summary_counts(collection_output)["collected"]
+    outcomes = summary_counts(run_output)
     # Warnings are not outcomes; the project's filterwarnings turns its own into errors.
     outcomes.pop("warnings", None)
 
-    assert collected > 0, collection.stdout
-    assert outcomes == Counter(passed=collected), run.stdout
+    assert collected > 0, collection_output
+    assert outcomes == Counter(passed=collected), run_output
+
+
+def assert_every_collected_test_passed(
+    baked: Baked, run: subprocess.CompletedProcess[str], env: Mapping[str, str] | None = None
+) -> None:
+    """The project's suite, run as `run`, passed every test it collects."""
+    collection = make_test(baked, "--collect-only -q", env=env)
+    assert_all_collected_passed(collection.stdout, run.stdout)
 
 
 @pytest.mark.parametrize(
@@ -115,17 +120,51 @@ def test_output_without_a_summary_line_is_an_error() -> None:
         summary_counts("2 workers [72 items]\nINTERNALERROR> KeyboardInterrupt\n")
 
 
+COLLECTED_72 = "72 tests collected in 0.19s"
+
+
+@pytest.mark.parametrize(
+    "summary",
+    ["72 passed in 4.92s", "72 passed, 3 warnings in 4.92s"],
+)
+def test_a_run_where_every_collected_test_passed_is_accepted(summary: str) -> None:
+    assert_all_collected_passed(COLLECTED_72, f"=== {summary} ===")
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "71 passed, 1 skipped in 4.92s",
+        "71 passed, 1 xfailed in 4.92s",
+        "71 passed, 1 xpassed in 4.92s",
+        "71 passed, 1 error in 4.92s",
+        "71 passed, 1 failed in 4.92s",
+        "71 passed, 1 deselected in 4.92s",
+        "71 passed in 4.92s",
+        "73 passed in 4.92s",
+        "no tests ran in 0.01s",
+    ],
+)
+def test_a_run_with_any_other_outcome_or_a_missing_test_is_refused(summary: str) -> None:
+    with pytest.raises(AssertionError):
+        assert_all_collected_passed(COLLECTED_72, f"=== {summary} ===")
+
+
+def test_a_suite_that_collects_nothing_is_refused() -> None:
+    with pytest.raises(AssertionError):
+        assert_all_collected_passed("no tests collected in 0.01s", "=== no tests ran in 0.01s ===")
+
+
 @each_combination
 def test_make_test_passes_on_the_chosen_database_in_random_order_on_two_workers(
     baked: Baked,
 ) -> None:
     """Random order (pytest-randomly); each xdist worker gets a database of its own.
 
-    PostgreSQL sessions run in a time zone other than UTC (libpq's PGTZ), as on a server
-    configured that way: every timestamp must still come back in UTC.
+    Nothing here sets PostgreSQL's session time zone: the suite sets one other than UTC itself
+    (tests/database.py), so a plain `make test` on a UTC server catches a lost UTC conversion.
     """
-    session_zone = {"PGTZ": "Europe/Berlin"} if baked.combination.database == "postgresql" else {}
-    result = make_test(baked, "-n 2 -p randomly", env=session_zone)
+    result = make_test(baked, "-n 2 -p randomly")
 
     header = re.search(r"^database: (\w+)", result.stdout, re.MULTILINE)
     assert header is not None, result.stdout

@@ -1,4 +1,5 @@
-"""The pre-generation hook rejects bad answers with one clear line and leaves nothing behind."""
+"""The hooks: bad answers are rejected with one clear line and nothing left behind; every bake
+gets secrets of its own."""
 
 from __future__ import annotations
 
@@ -193,3 +194,27 @@ def test_good_answers_pass_and_print_the_next_steps(
     assert f"cd {slug}" in result.stdout
     assert "make run" in result.stdout
     assert "make test" in result.stdout
+
+
+def env_file(project: Path) -> dict[str, str]:
+    """The settings of the project's `.env`, by name."""
+    lines = (project / ".env").read_text(encoding="utf-8").splitlines()
+    return {
+        name: value
+        for name, _, value in (line.partition("=") for line in lines)
+        if name and not name.startswith("#")
+    }
+
+
+@pytest.mark.parametrize("answers", [(), ("database=postgresql",)], ids=["default", "postgresql"])
+def test_every_bake_gets_secrets_of_its_own(tmp_path: Path, answers: tuple[str, ...]) -> None:
+    projects = [tmp_path / bake / "my_service" for bake in ("first", "second")]
+    for project in projects:
+        assert_baked(bake_with(project.parent, *answers), project)
+
+    first, second = (env_file(project) for project in projects)
+
+    assert first["SECRET_KEY"] != second["SECRET_KEY"]
+    if answers:
+        assert first["POSTGRES_PASSWORD"] != second["POSTGRES_PASSWORD"]
+        assert first["DATABASE_URL"] != second["DATABASE_URL"]

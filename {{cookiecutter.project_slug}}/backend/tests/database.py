@@ -59,6 +59,11 @@ os.environ.update(
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST_KIB": "64",
         "ARGON2_PARALLELISM": "1",
+{%- if cookiecutter.database == "postgresql" %}
+        # Sessions in a zone other than UTC (libpq reads PGTZ), as on a server configured that
+        # way: every timestamp must still come back in UTC. +05:30, so no whole-hour slip hides.
+        "PGTZ": "Asia/Kolkata",
+{%- endif %}
     }
 )
 get_settings.cache_clear()

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.api.deps import get_user_repository
 from app.core.config import get_settings
-from tests.factories import DEFAULT_PASSWORD, signed_up_and_logged_in
+from tests.factories import DEFAULT_PASSWORD, signed_up_and_logged_in, unique_email
 
 SECRETS = ("s3cret-hash-$argon2id$", "victim@example.com", DEFAULT_PASSWORD)
 
@@ -51,6 +51,31 @@ def test_a_body_just_under_the_limit_is_read(client: TestClient) -> None:
     response = client.post("/users", content=body, headers={"Content-Type": "application/json"})
 
     assert response.status_code == 201
+
+
+def sign_up_of_size(size: int) -> bytes:
+    """A valid sign-up body of exactly `size` bytes: JSON padded with spaces."""
+    fields = json.dumps({"email": unique_email(), "password": DEFAULT_PASSWORD}).encode()
+    return fields[:-1] + b" " * (size - len(fields)) + b"}"
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["declared length", "chunked"])
+def test_a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_413(
+    client: TestClient, chunked: bool
+) -> None:
+    limit = get_settings().MAX_REQUEST_BODY_BYTES
+
+    def post(body: bytes) -> Any:
+        # An iterator is sent chunked, without a Content-Length.
+        content = iter([body[:1024], body[1024:]]) if chunked else body
+        return client.post("/users", content=content, headers={"Content-Type": "application/json"})
+
+    at_the_limit = post(sign_up_of_size(limit))
+    one_byte_over = post(sign_up_of_size(limit + 1))
+
+    assert at_the_limit.status_code == 201
+    assert one_byte_over.status_code == 413
+    assert one_byte_over.json()["code"] == "request_too_large"
 
 
 def test_validation_errors_echo_nothing_and_stay_small(client: TestClient) -> None:

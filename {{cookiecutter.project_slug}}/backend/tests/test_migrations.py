@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -103,6 +104,49 @@ def test_downgrade_to_base_leaves_no_application_table(
 
     assert tables <= {"alembic_version"}
     assert "users" in tables_again
+
+
+def application_schema(connection: Connection) -> dict[str, dict[str, Any]]:
+    """What the inspector sees of each application table: columns, keys, indexes, checks."""
+    inspector = inspect(connection)
+    return {
+        table: {
+            "columns": [
+                (column["name"], str(column["type"]), column["nullable"], column["default"])
+                for column in inspector.get_columns(table)
+            ],
+            "primary key": inspector.get_pk_constraint(table),
+            "foreign keys": inspector.get_foreign_keys(table),
+            "indexes": sorted(inspector.get_indexes(table), key=lambda index: str(index["name"])),
+            "unique": sorted(
+                inspector.get_unique_constraints(table), key=lambda unique: str(unique["name"])
+            ),
+            "checks": sorted(
+                inspector.get_check_constraints(table), key=lambda check: str(check["name"])
+            ),
+        }
+        for table in sorted(inspector.get_table_names())
+        if table != "alembic_version"
+    }
+
+
+def test_downgrading_to_0001_leaves_the_schema_of_a_fresh_upgrade_to_0001(
+    alembic_config: Config, alembic_engine: Engine
+) -> None:
+    """By revision id, not by steps: whatever the template adds later is undone too."""
+    with alembic_engine.connect() as connection:
+        alembic_config.attributes["connection"] = connection
+        command.upgrade(alembic_config, "0001")
+        connection.commit()
+        fresh = application_schema(connection)
+        command.upgrade(alembic_config, "head")
+        command.downgrade(alembic_config, "0001")
+        connection.commit()
+        downgraded = application_schema(connection)
+
+    assert set(fresh) == {"users"}
+    assert "is_superuser" not in [column[0] for column in fresh["users"]["columns"]]
+    assert downgraded == fresh
 
 
 def test_every_revision_links_to_the_one_before(alembic_config: Config) -> None:

@@ -1,14 +1,16 @@
 """The repository layer against the real test database."""
 
+import traceback
 {% if cookiecutter.primary_key == "uuid" -%}
 import uuid
 {% endif -%}
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime, timedelta, timezone
 
 import anyio
 import pytest
-from sqlalchemy import event, text, update
+from sqlalchemy import event, insert, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.errors import EmailAlreadyRegistered
@@ -61,6 +63,21 @@ async def test_timestamps_are_timezone_aware_utc(session: AsyncSession) -> None:
     assert reloaded.updated_at.tzinfo is not None
 
 
+async def test_an_aware_datetime_in_any_zone_reads_back_as_the_same_instant_in_utc(
+    session: AsyncSession,
+) -> None:
+    user = await make_user(session)
+    at_plus_five = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=5)))
+    await session.execute(update(User).where(User.id == user.id).values(created_at=at_plus_five))
+    session.expunge_all()
+
+    reloaded = await UserRepository(session).get_by_id(user.id)
+
+    assert reloaded is not None
+    assert reloaded.created_at == at_plus_five
+    assert reloaded.created_at.utcoffset() == UTC.utcoffset(None)
+
+
 async def test_unknown_id_and_email_give_none(session: AsyncSession) -> None:
     users = UserRepository(session)
     missing_id = {{ "uuid.uuid4()" if cookiecutter.primary_key == "uuid" else "2**62" }}
@@ -80,6 +97,19 @@ async def test_duplicate_email_in_any_case_is_rejected_and_the_session_stays_usa
 
     assert await users.get_by_email("grace@example.com") is not None
     assert (await users.create(email=unique_email(), hashed_password="z")).id is not None
+
+
+async def test_a_database_error_never_shows_the_values_it_was_given(session: AsyncSession) -> None:
+    """The engine hides parameters: an error's text, logged with its traceback, has no email."""
+    taken = await make_user(session)
+    email = unique_email("hidden")
+
+    with pytest.raises(IntegrityError) as caught:
+        await session.execute(insert(User).values(id=taken.id, email=email, hashed_password="x"))
+
+    logged = "".join(traceback.format_exception(caught.value))
+    assert "[SQL parameters hidden due to hide_parameters=True]" in logged
+    assert email not in logged
 
 
 async def test_list_pages_in_id_order(session: AsyncSession) -> None:

@@ -1,13 +1,15 @@
 """The repository layer against the real test database."""
 
+import traceback
 {% if cookiecutter.primary_key == "uuid" -%}
 import uuid
 {% endif -%}
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, insert, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.errors import EmailAlreadyRegistered
@@ -55,6 +57,21 @@ def test_timestamps_are_timezone_aware_utc(session: Session) -> None:
     assert reloaded.updated_at.tzinfo is not None
 
 
+def test_an_aware_datetime_in_any_zone_reads_back_as_the_same_instant_in_utc(
+    session: Session,
+) -> None:
+    user = make_user(session)
+    at_plus_five = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=5)))
+    session.execute(update(User).where(User.id == user.id).values(created_at=at_plus_five))
+    session.expunge_all()
+
+    reloaded = UserRepository(session).get_by_id(user.id)
+
+    assert reloaded is not None
+    assert reloaded.created_at == at_plus_five
+    assert reloaded.created_at.utcoffset() == UTC.utcoffset(None)
+
+
 def test_unknown_id_and_email_give_none(session: Session) -> None:
     users = UserRepository(session)
     missing_id = {{ "uuid.uuid4()" if cookiecutter.primary_key == "uuid" else "2**62" }}
@@ -74,6 +91,19 @@ def test_duplicate_email_in_any_case_is_rejected_and_the_session_stays_usable(
 
     assert users.get_by_email("grace@example.com") is not None
     assert users.create(email=unique_email(), hashed_password="z").id is not None
+
+
+def test_a_database_error_never_shows_the_values_it_was_given(session: Session) -> None:
+    """The engine hides parameters: an error's text, logged with its traceback, has no email."""
+    taken = make_user(session)
+    email = unique_email("hidden")
+
+    with pytest.raises(IntegrityError) as caught:
+        session.execute(insert(User).values(id=taken.id, email=email, hashed_password="x"))
+
+    logged = "".join(traceback.format_exception(caught.value))
+    assert "[SQL parameters hidden due to hide_parameters=True]" in logged
+    assert email not in logged
 
 
 def test_list_pages_in_id_order(session: Session) -> None:

@@ -21,6 +21,7 @@ from tests.factories import (
     UNKNOWN_ID,
     bearer,
     signed_up_and_logged_in,
+    unique_email,
 )
 from tests.factories import sign_up as create
 
@@ -102,6 +103,32 @@ def test_duplicate_email_in_another_case_is_409_with_a_code(client: TestClient) 
         "detail": "A user with this email address already exists.",
         "code": "email_already_registered",
     }
+
+
+def test_a_full_width_letter_does_not_make_an_email_new(client: TestClient) -> None:
+    first = create(client, email="\uff43arol@example.com")  # U+FF43, a full-width "c"
+
+    response = create(client, email="carol@example.com")
+
+    assert first.status_code == 201
+    assert first.json()["email"] == "carol@example.com"
+    assert response.status_code == 409
+    assert response.json()["code"] == "email_already_registered"
+
+
+def test_a_sign_up_cannot_make_itself_a_superuser(
+    client: TestClient, in_app_transaction: InAppTransaction
+) -> None:
+    email = unique_email()
+
+    response = create(client, email=email, is_superuser=True)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "is_superuser"]
+    stored: User | None = in_app_transaction(
+        lambda session: UserRepository(session).get_by_email(email)
+    )
+    assert stored is None
 
 
 @pytest.mark.parametrize(("length", "status_code"), [(7, 422), (8, 201), (128, 201), (129, 422)])
