@@ -288,24 +288,17 @@ def test_a_rotated_secret_key_keeps_tokens_it_signed_valid_while_listed(
     )["sub"] == str(user["id"])
 
 
-def token_like_the_apps(subject: str, *, key: str, issued: datetime) -> str:
-    """An access token as the app issues it, but issued at `issued` and signed with `key`."""
-    signer = get_settings().model_copy(update={"SECRET_KEY": SecretStr(key)})
-    return create_access_token(subject, settings=signer, now=issued)
-
-
 def test_a_previous_key_verifies_only_tokens_that_have_not_expired(
     app: FastAPI, client: TestClient
 ) -> None:
-    user = sign_up(client).json()
+    _, tokens = signed_up_and_logged_in(client)
     previous_key = "previous-key-" + "p" * 32
     rotated = get_settings().model_copy(update={"SECRET_KEY_PREVIOUS": SecretStr(previous_key)})
+    signer = get_settings().model_copy(update={"SECRET_KEY": SecretStr(previous_key)})
     app.dependency_overrides[current_settings] = lambda: rotated
     now = datetime.now(UTC)
-    live = token_like_the_apps(str(user["id"]), key=previous_key, issued=now)
-    expired = token_like_the_apps(
-        str(user["id"]), key=previous_key, issued=now - timedelta(minutes=16)
-    )
+    live = reissued(tokens["access_token"], now=now, settings=signer)
+    expired = reissued(tokens["access_token"], now=now - timedelta(minutes=16), settings=signer)
 
     assert me(client, live).status_code == 200
     response = me(client, expired)
