@@ -4,15 +4,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
+from app import prune_sessions
 from app.api.deps import current_settings
 from app.core.config import get_settings
 from app.models.auth_session import AuthSession
 from app.models.refresh_token import RefreshToken
 from app.models.user import User
+from app.repositories.auth_sessions import AuthSessionRepository
 from app.repositories.refresh_tokens import USED_TOKENS_KEPT
 from tests.conftest import InAppTransaction
 from tests.factories import bearer, log_in, signed_up_and_logged_in
@@ -173,3 +177,42 @@ def test_refreshing_does_not_grow_the_table_without_bound(
     assert rows is not None
     assert rows <= USED_TOKENS_KEPT + 1
     assert me(client, tokens) == 200
+
+
+def test_pruning_deletes_everyones_ended_sessions_and_keeps_live_ones(
+    client: TestClient, in_app_transaction: InAppTransaction
+) -> None:
+    ended, ended_tokens = signed_up_and_logged_in(client)
+    live, live_tokens = signed_up_and_logged_in(client)
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    in_app_transaction(
+        lambda session: session.execute(
+            update(AuthSession)
+            .where(AuthSession.user_id.in_(select(User.id).where(User.email == ended["email"])))
+            .values(expires_at=past)
+        )
+    )
+
+    pruned: int = in_app_transaction(
+        lambda session: AuthSessionRepository(session).prune(now=datetime.now(UTC))
+    )
+
+    assert pruned == 1
+    assert sessions_of(in_app_transaction, ended["email"]) == 0
+    assert sessions_of(in_app_transaction, live["email"]) == 1
+    assert me(client, live_tokens) == 200
+    assert me(client, ended_tokens) == 401
+
+
+def test_the_prune_command_ends_with_one_line_when_the_database_fails(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """(`make prune-sessions` itself runs against a served project in the template's tests.)"""
+
+    def run() -> str:
+        raise OperationalError("DELETE FROM auth_sessions ...", {}, Exception())
+
+    monkeypatch.setattr(prune_sessions, "run", run)
+
+    assert prune_sessions.main() == 1
+    assert capsys.readouterr() == ("", "error: the database failed (OperationalError)\n")
