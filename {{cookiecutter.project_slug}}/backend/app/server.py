@@ -7,7 +7,8 @@ request head (request line and headers) larger than `--h11-max-incomplete-event-
 bytes) is closed: a client can neither make a worker buffer megabytes of headers nor hold a
 connection open by sending them slowly. Between requests, uvicorn's keep-alive timeout applies.
 h11 alone refuses only an incomplete head over the limit, not a complete one that arrives in
-one read.
+one read. The head of a pipelined request (sent before the previous response is complete) is
+bounded by h11's limit alone: uvicorn stops reading after one read of it (256 KiB at most).
 """
 
 import asyncio
