@@ -247,6 +247,8 @@ def free_port() -> int:
 
 # The served projects' token signing key, so that tests can forge what an attacker cannot.
 SERVED_SECRET_KEY = "served-test-signing-key-" + "k" * 32
+# The one browser origin the served projects allow (CORS).
+SERVED_CORS_ORIGIN = "https://app.example.com"
 
 
 @dataclass
@@ -342,6 +344,7 @@ def serving(
         "DATABASE_URL": serve_url,
         "LOG_LEVEL": "WARNING",
         "SECRET_KEY": SERVED_SECRET_KEY,
+        "CORS_ORIGINS": SERVED_CORS_ORIGIN,
         # Argon2 at full strength would make 50 sign-ups a benchmark, not a test.
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST_KIB": "1024",

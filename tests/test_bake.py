@@ -7,7 +7,7 @@ import py_compile
 import re
 from pathlib import Path
 
-from tests.conftest import Baked, each_combination
+from tests.conftest import VENV_BIN, Baked, each_combination
 
 JINJA_DEBRIS = re.compile(r"\{\{\s*cookiecutter|\{%-?\s*(if|for|else|endif|endfor|raw|set)\b|\{#")
 EXPECTED_FILES = [
@@ -41,6 +41,13 @@ EXPECTED_FILES = [
 ]
 
 
+# How every server the project starts runs uvicorn: a bounded request head, and client addresses
+# from the connection only.
+SERVER_OPTIONS = (
+    "--http app.server:BoundedH11Protocol",
+    "--h11-max-incomplete-event-size 16384",
+    "--no-proxy-headers",
+)
 # What tools write into a project while the tests run: not part of what was generated.
 TOOL_OUTPUT = {".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", "__pycache__"}
 
@@ -184,3 +191,52 @@ def test_passwords_are_hashed_with_argon2_and_no_placeholder_is_left(baked: Bake
     assert mentions == []
     assert "Argon2Hasher" in security
     assert not re.search(r"sha256|md5|bcrypt", security, re.IGNORECASE)
+
+
+def env_values(path: Path) -> dict[str, str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+@each_combination
+def test_docker_and_compose_run_in_production_with_make_runs_server_options(baked: Baked) -> None:
+    dockerfile = (baked.path / "Dockerfile").read_text(encoding="utf-8")
+    compose = (baked.path / "docker-compose.yml").read_text(encoding="utf-8")
+    makefile = (baked.path / "Makefile").read_text(encoding="utf-8").replace("\\\n\t", " ")
+    runtime_stage = dockerfile.split(" AS runtime\n", 1)[1]
+    make_options = re.search(r"^SERVER_OPTIONS := (.+)$", makefile, re.MULTILINE)
+    commands = {
+        "Dockerfile": [line for line in dockerfile.splitlines() if line.startswith("CMD [")][-1],
+        "docker-compose.yml": next(line for line in compose.splitlines() if "command:" in line),
+        "Makefile": make_options.group(1) if make_options else "",
+    }
+
+    assert re.search(r"^\s+ENVIRONMENT=production$", runtime_stage, re.MULTILINE)
+    assert "      ENVIRONMENT: ${ENVIRONMENT:-production}\n" in compose
+    # The generated .env leaves ENVIRONMENT to each: development for `make run`, production for
+    # the image and compose.
+    assert "ENVIRONMENT" not in env_values(baked.path / ".env")
+    assert re.search(r"^run:.*\n(\t.*\n)*\t.*\$\(SERVER_OPTIONS\)", makefile, re.MULTILINE)
+    for name, command in commands.items():
+        missing = [option for option in SERVER_OPTIONS if option not in command]
+        assert missing == [], name
+        assert "--proxy-headers" not in command, name
+
+
+@each_combination
+def test_the_generated_env_passes_productions_checks_as_compose_runs_it(baked: Baked) -> None:
+    """`make up` with the .env the generator wrote starts in production, the default there."""
+    env = env_values(baked.path / ".env")
+    compose = (baked.path / "docker-compose.yml").read_text(encoding="utf-8")
+    database_url = re.search(r"^      DATABASE_URL: (.+)$", compose, re.MULTILINE)
+    assert database_url is not None
+    compose_url = re.sub(r"\$\{(\w+)\}", lambda name: env[name.group(1)], database_url.group(1))
+
+    result = baked.run(
+        str(VENV_BIN / "python"),
+        "-c",
+        "from app.core.config import get_settings; print(get_settings().ENVIRONMENT)",
+        env={"ENVIRONMENT": "production", "DATABASE_URL": compose_url, "PYTHONPATH": "backend"},
+    )
+
+    assert result.stdout.strip() == "production"

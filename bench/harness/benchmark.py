@@ -23,7 +23,16 @@ from .config import (
 from .databases import create_database, drop_database, load_users, make_users, sessions_opened
 from .load import LoadSpec, get_factory, get_user_factory, post_user_factory, run_load
 from .memory import measure_memory, signup_burst
-from .projects import app_env, bake, base_env, check_user_response, log_in, migrate, mode_answers
+from .projects import (
+    app_env,
+    bake,
+    base_env,
+    check_user_response,
+    log_in,
+    migrate,
+    mode_answers,
+    server_options,
+)
 from .results import Outcome, ServerResult
 from .servers import Server, start_server, stop_server
 from .suites import run_suites, run_template_suite
@@ -114,7 +123,11 @@ def run_benchmark(settings: Settings, stack: contextlib.ExitStack, outcome: Outc
         servers.append(
             start_server(
                 mode,
-                [*uvicorn, "--app-dir", "backend", "app.main:create_app"],
+                [
+                    *uvicorn,
+                    *("--app-dir", "backend", *server_options(projects[mode])),
+                    "app.main:create_app",
+                ],
                 cwd=projects[mode],
                 env=app_env(f"bench_{mode}"),
                 stack=stack,

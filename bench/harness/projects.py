@@ -117,6 +117,16 @@ def app_env(database: str) -> dict[str, str]:
     }
 
 
+def server_options(project: Path) -> list[str]:
+    """The uvicorn options `make run` adds (its SERVER_OPTIONS): the server as deployed."""
+    makefile = (project / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    for line in makefile.splitlines():
+        name, _, value = line.partition(":=")
+        if name.strip() == "SERVER_OPTIONS":
+            return value.split()
+    raise BenchError(f"{project}/Makefile: no SERVER_OPTIONS")
+
+
 def migrate(project: Path, database: str) -> None:
     run_command(
         [VENV_BIN / "alembic", "-c", "backend/alembic.ini", "upgrade", "head"],

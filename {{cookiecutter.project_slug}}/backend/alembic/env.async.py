@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 import app.models  # noqa: F401  - registers every model on Base.metadata
 from app.core.config import get_settings
 from app.db.base import Base
-from app.db.sqlite import use_explicit_transactions
+from app.db.sqlite import create_private_file, use_explicit_transactions
 
 config = context.config
 # Tests and scripts that configure logging themselves set this attribute to False.
@@ -136,6 +136,7 @@ def create_own_engine() -> AsyncEngine:
 {%- endif %}
     engine = create_async_engine(settings.DATABASE_URL, poolclass=pool.NullPool)
     # Foreign keys stay off here: batch mode drops and recreates tables.
+    create_private_file(engine.sync_engine)
     use_explicit_transactions(engine.sync_engine)
     return engine
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 import app.models  # noqa: F401  - registers every model on Base.metadata
 from app.core.config import get_settings
 from app.db.base import Base
-from app.db.sqlite import use_explicit_transactions
+from app.db.sqlite import create_private_file, use_explicit_transactions
 
 config = context.config
 # Tests and scripts that configure logging themselves set this attribute to False.
@@ -134,6 +134,7 @@ def create_own_engine() -> Engine:
 {%- endif %}
     engine = create_engine(settings.DATABASE_URL, poolclass=pool.NullPool)
     # Foreign keys stay off here: batch mode drops and recreates tables.
+    create_private_file(engine)
     use_explicit_transactions(engine)
     return engine
 

@@ -6,9 +6,16 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
+from starlette.middleware.cors import CORSMiddleware
 
 from app.api.errors import REQUEST_ID_HEADER, install_error_handlers
-from app.api.middleware import RequestBodyGuard, UnhandledErrors
+from app.api.middleware import (
+    CORS_HEADERS,
+    CORS_METHODS,
+    RequestBodyGuard,
+    SecurityHeaders,
+    UnhandledErrors,
+)
 from app.api.router import api_router
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
@@ -42,11 +49,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Without a schema there are no /docs and /redoc either.
         app = FastAPI(title=settings.PROJECT_NAME, openapi_url=None)
     # Added innermost first: the request id wraps everything, so every response and every log
-    # line carries it, the 500s included.
+    # line carries it, the 500s included; the security headers wrap even that.
     app.add_middleware(RequestBodyGuard, max_bytes=settings.MAX_REQUEST_BODY_BYTES)
     app.add_middleware(UnhandledErrors)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_HEADERS,
+            expose_headers=[REQUEST_ID_HEADER],
+        )
     app.add_middleware(
         CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, validator=is_valid_request_id
+    )
+    app.add_middleware(
+        SecurityHeaders, strict_transport_security=settings.ENVIRONMENT == "production"
     )
     install_error_handlers(app)
     app.include_router(api_router)

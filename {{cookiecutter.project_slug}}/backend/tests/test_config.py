@@ -19,6 +19,9 @@ SQLITE_DRIVER = "sqlite"
 
 PRODUCTION_URL = "sqlite:///./app.db"
 {%- endif %}
+# Keys as a generator makes them: long enough, and no pattern.
+STRONG_KEY = "Yq3vN8rT1bX6mK2wP9sD4fH7jL0zC5gA"
+PREVIOUS_KEY = "p4Ls9Qe2Wr7Ty1Ui6Op3As8Df5Gh0Jk_-"
 
 
 class IsolatedSettings(Settings):
@@ -125,7 +128,7 @@ def test_argon2_defaults_are_production_strength() -> None:
         ({}, "SECRET_KEY: must be set"),
         ({"SECRET_KEY": "changeme"}, "SECRET_KEY: must be set"),
         ({"SECRET_KEY": "s" * 31}, "at least 32 bytes"),
-        ({"SECRET_KEY": "s" * 32, "SECRET_KEY_PREVIOUS": "old"}, "SECRET_KEY_PREVIOUS"),
+        ({"SECRET_KEY": STRONG_KEY, "SECRET_KEY_PREVIOUS": "old"}, "SECRET_KEY_PREVIOUS"),
     ],
 )
 def test_weak_secret_keys_are_refused_outside_development(
@@ -139,11 +142,11 @@ def test_a_strong_secret_key_is_accepted_in_production() -> None:
     loaded = settings(
         ENVIRONMENT="production",
         DATABASE_URL=PRODUCTION_URL,
-        SECRET_KEY="k" * 32,
-        SECRET_KEY_PREVIOUS=f"{'o' * 32}, {'p' * 40}",
+        SECRET_KEY=STRONG_KEY,
+        SECRET_KEY_PREVIOUS=f"{PREVIOUS_KEY}, {STRONG_KEY[::-1]}",
     )
 
-    assert loaded.token_verification_keys == ("k" * 32, "o" * 32, "p" * 40)
+    assert loaded.token_verification_keys == (STRONG_KEY, PREVIOUS_KEY, STRONG_KEY[::-1])
     assert loaded.docs_enabled is False
 
 
@@ -160,7 +163,7 @@ def test_docs_can_be_turned_on_in_production() -> None:
     loaded = settings(
         ENVIRONMENT="production",
         DATABASE_URL=PRODUCTION_URL,
-        SECRET_KEY="k" * 32,
+        SECRET_KEY=STRONG_KEY,
         DOCS_ENABLED=True,
     )
 
@@ -176,6 +179,12 @@ def test_log_level_accepts_any_letter_case() -> None:
     [
         ({"ARGON2_MEMORY_COST_KIB": 8}, "ARGON2_MEMORY_COST_KIB: at least 19456 in production"),
         ({"ARGON2_TIME_COST": 1}, "ARGON2_TIME_COST: at least 2 in production"),
+        ({"SECRET_KEY": None}, "SECRET_KEY: must be set to a random secret in production"),
+        ({"SECRET_KEY": "k" * 64}, "SECRET_KEY: must have at least 16 different characters"),
+        ({"SECRET_KEY": "0123456789abcde" * 3}, "SECRET_KEY: must have at least 16 different"),
+        ({"SECRET_KEY_PREVIOUS": "k" * 32}, "SECRET_KEY_PREVIOUS: every key must be at least"),
+        ({"REFRESH_TOKEN_EXPIRE_DAYS": 91}, "REFRESH_TOKEN_EXPIRE_DAYS: at most 90 in production"),
+        ({"SESSION_MAX_DAYS": 365}, "SESSION_MAX_DAYS: at most 90 in production"),
 {%- if cookiecutter.database == "postgresql" %}
         ({"DATABASE_URL": None}, "DATABASE_URL: required in production"),
         ({"DATABASE_URL": "postgresql://app@db/app"}, "DATABASE_URL: needs a password"),
@@ -190,7 +199,7 @@ def test_production_refuses_weak_settings_one_line_each(
     production = {
         "ENVIRONMENT": "production",
         "DATABASE_URL": PRODUCTION_URL,
-        "SECRET_KEY": "k" * 32,
+        "SECRET_KEY": STRONG_KEY,
     }
     given = {name: value for name, value in (production | values).items() if value is not None}
 
@@ -200,6 +209,93 @@ def test_production_refuses_weak_settings_one_line_each(
     problems = settings_problems(caught.value)
     assert len(problems) == 1
     assert problem in problems[0]
+    for value in values.values():
+        assert not isinstance(value, str) or value not in problems[0]
+{%- if cookiecutter.database == "postgresql" %}
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+@pytest.mark.parametrize(
+    "password",
+    ["Password1", "PASSWORD123", "postgres123", "ChangeMe123", "letmein", "Qwerty", "12345678"],
+)
+def test_well_known_database_passwords_are_refused_in_any_letter_case(
+    environment: str, password: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        settings(
+            ENVIRONMENT=environment,
+            DATABASE_URL=f"postgresql+psycopg://app:{password}@db:5432/app",
+            SECRET_KEY=STRONG_KEY,
+        )
+
+    problems = settings_problems(caught.value)
+    assert len(problems) == 1
+    assert "DATABASE_URL: the password is a well-known default" in problems[0]
+    assert password not in problems[0]
+{%- endif %}
+
+
+def test_lifetimes_of_90_days_are_accepted_in_production() -> None:
+    loaded = settings(
+        ENVIRONMENT="production",
+        DATABASE_URL=PRODUCTION_URL,
+        SECRET_KEY=STRONG_KEY,
+        REFRESH_TOKEN_EXPIRE_DAYS=90,
+        SESSION_MAX_DAYS=90,
+    )
+
+    assert (loaded.REFRESH_TOKEN_EXPIRE_DAYS, loaded.SESSION_MAX_DAYS) == (90, 90)
+
+
+def test_sessions_have_bounded_defaults() -> None:
+    loaded = settings()
+
+    assert loaded.SESSION_MAX_DAYS == 30
+    assert loaded.SESSIONS_MAX_PER_USER == 10
+    with pytest.raises(ValidationError, match="SESSION_MAX_DAYS"):
+        settings(SESSION_MAX_DAYS=0)
+    with pytest.raises(ValidationError, match="SESSIONS_MAX_PER_USER"):
+        settings(SESSIONS_MAX_PER_USER=0)
+
+
+@pytest.mark.parametrize("environment", ["development", "test"])
+def test_an_empty_secret_key_is_one_line_in_development(environment: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        settings(ENVIRONMENT=environment, SECRET_KEY="")
+
+    assert settings_problems(caught.value) == [
+        "SECRET_KEY: is empty; remove the line (a random key is used) or set one"
+    ]
+
+
+def test_cors_origins_are_a_comma_separated_list() -> None:
+    loaded = settings(CORS_ORIGINS=" https://app.example.com,http://localhost:5173 , ")
+
+    assert loaded.cors_origins == ("https://app.example.com", "http://localhost:5173")
+    assert settings().cors_origins == ()
+
+
+def test_each_origin_that_is_not_scheme_host_and_port_is_one_line() -> None:
+    bad = [
+        "*",
+        "app.example.com",
+        "https://app.example.com/",
+        "https://app.example.com/path",
+        "ftp://files.example.com",
+        "https://user@app.example.com",
+        "https://app.example.com:99999",
+        "https://App.Example.com",
+        "https://app.example.com?x=1",
+    ]
+
+    with pytest.raises(ValidationError) as caught:
+        settings(CORS_ORIGINS=",".join(["https://ok.example.com:8443", *bad]))
+
+    problems = settings_problems(caught.value)
+    assert len(problems) == len(bad)
+    for origin, problem in zip(bad, problems, strict=True):
+        assert problem.startswith(f"CORS_ORIGINS: {origin!r} is not an origin")
 
 
 def test_the_password_minimum_cannot_go_below_8() -> None:
@@ -227,6 +323,18 @@ def test_the_password_minimum_cannot_go_below_8() -> None:
                 "SECRET_KEY: must be at least 32 bytes long",
                 "ARGON2_TIME_COST: at least 2 in production",
             ],
+        ),
+        (
+            {"SECRET_KEY": "short-secret-value" * 2, "SESSION_MAX_DAYS": "120"},
+            [
+                "SECRET_KEY: must have at least 16 different characters (a random secret, "
+                "not a pattern)",
+                "SESSION_MAX_DAYS: at most 90 in production",
+            ],
+        ),
+        (
+            {"ENVIRONMENT": "development", "SECRET_KEY": ""},
+            ["SECRET_KEY: is empty; remove the line (a random key is used) or set one"],
         ),
     ],
 )

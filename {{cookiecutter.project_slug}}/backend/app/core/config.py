@@ -5,6 +5,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,11 +22,22 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 # The value `.env.example` carries for every secret; refused outside development.
 EXAMPLE_SECRET = "changeme"  # noqa: S105 - the known-bad value, not a secret
 # Passwords no deployment should keep: defaults of images, tutorials and generators.
+# Compared in lower case, so `Password1` is refused as `password1`.
 WELL_KNOWN_PASSWORDS = frozenset(
-    {EXAMPLE_SECRET, "password", "postgres", "secret", "admin", "root", "123456", "example"}
+    {
+        EXAMPLE_SECRET,
+        *("changeme123", "changeit", "example", "secret", "default", "test", "test123"),
+        *("password", "password1", "password123", "passw0rd", "p@ssw0rd", "pass"),
+        *("postgres", "postgres123", "admin", "admin123", "root", "toor", "welcome"),
+        *("letmein", "qwerty", "qwerty123", "abc123", "123456", "12345678", "123456789"),
+    }
 )
 # HS256 keys shorter than the hash's output weaken it (RFC 7518, section 3.2).
 SECRET_KEY_MIN_BYTES = 32
+# A random key of 32 characters has about 25 different ones; a typed pattern far fewer.
+SECRET_KEY_MIN_DISTINCT_CHARACTERS = 16
+# Deployed, no login lives longer than this.
+MAX_LIFETIME_DAYS = 90
 # OWASP's minimum for Argon2id: 19 MiB, two passes, one lane.
 ARGON2_MIN_MEMORY_COST_KIB = 19 * 1024
 ARGON2_MIN_TIME_COST = 2
@@ -122,6 +134,9 @@ class Settings(BaseSettings):
     MAX_REQUEST_BODY_BYTES: int = Field(default=64 * 1024, ge=1024)
     # /docs, /redoc and /openapi.json; unset, they are served in development and test only.
     DOCS_ENABLED: bool | None = None
+    # Browser origins allowed to call the API (CORS), comma-separated and exact, such as
+    # https://app.example.com; empty, the API sends no CORS headers at all.
+    CORS_ORIGINS: str = ""
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -132,8 +147,14 @@ class Settings(BaseSettings):
         ]
         if self.PASSWORD_MIN_LENGTH > self.PASSWORD_MAX_LENGTH:
             problems.append("PASSWORD_MIN_LENGTH: must not exceed PASSWORD_MAX_LENGTH")
+        problems.extend(
+            f"CORS_ORIGINS: {origin!r} is not an origin (scheme://host[:port], no path)"
+            for origin in self.cors_origins
+            if not _is_origin(origin)
+        )
         if self.ENVIRONMENT in DEPLOYED:
             problems.extend(self._check_argon2())
+            problems.extend(self._check_lifetimes())
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -180,14 +201,25 @@ class Settings(BaseSettings):
         if self.ENVIRONMENT not in DEPLOYED:
             if self.SECRET_KEY is None:
                 self.SECRET_KEY = SecretStr(secrets.token_urlsafe(SECRET_KEY_MIN_BYTES))
+            elif not self.SECRET_KEY.get_secret_value():
+                # An empty key would sign every token; say so now, not at the first login.
+                return ["SECRET_KEY: is empty; remove the line (a random key is used) or set one"]
             return []
         key = self.SECRET_KEY.get_secret_value() if self.SECRET_KEY is not None else ""
         if not key or key == EXAMPLE_SECRET:
             return [f"SECRET_KEY: must be set to a random secret in {self.ENVIRONMENT}"]
         if len(key.encode()) < SECRET_KEY_MIN_BYTES:
             return [f"SECRET_KEY: must be at least {SECRET_KEY_MIN_BYTES} bytes long"]
-        if any(len(key.encode()) < SECRET_KEY_MIN_BYTES for key in self.token_verification_keys):
-            return [f"SECRET_KEY_PREVIOUS: every key must be at least {SECRET_KEY_MIN_BYTES} bytes"]
+        if len(set(key)) < SECRET_KEY_MIN_DISTINCT_CHARACTERS:
+            return [
+                f"SECRET_KEY: must have at least {SECRET_KEY_MIN_DISTINCT_CHARACTERS} different "
+                f"characters (a random secret, not a pattern)"
+            ]
+        if any(not _is_strong_key(key) for key in self.token_verification_keys):
+            return [
+                f"SECRET_KEY_PREVIOUS: every key must be at least {SECRET_KEY_MIN_BYTES} bytes "
+                f"with {SECRET_KEY_MIN_DISTINCT_CHARACTERS} different characters"
+            ]
         return []
 
     def _check_trusted_proxies(self) -> list[str]:
@@ -198,6 +230,17 @@ class Settings(BaseSettings):
             except ValueError:
                 problems.append(f"TRUSTED_PROXIES: {entry!r} is not an IP address or network")
         return problems
+
+    def _check_lifetimes(self) -> list[str]:
+        lifetimes = {
+            "REFRESH_TOKEN_EXPIRE_DAYS": self.REFRESH_TOKEN_EXPIRE_DAYS,
+            "SESSION_MAX_DAYS": self.SESSION_MAX_DAYS,
+        }
+        return [
+            f"{name}: at most {MAX_LIFETIME_DAYS} in {self.ENVIRONMENT}"
+            for name, days in lifetimes.items()
+            if days > MAX_LIFETIME_DAYS
+        ]
 
     def _check_argon2(self) -> list[str]:
         minimums = {
@@ -220,8 +263,7 @@ class Settings(BaseSettings):
     @property
     def token_verification_keys(self) -> tuple[str, ...]:
         """Every key an access token may be signed with: the current one first."""
-        previous = self.SECRET_KEY_PREVIOUS.get_secret_value().split(",")
-        return (self.secret_key, *(key.strip() for key in previous if key.strip()))
+        return (self.secret_key, *_comma_separated(self.SECRET_KEY_PREVIOUS.get_secret_value()))
 
     @property
     def trusted_proxies(self) -> tuple[IPNetwork, ...]:
@@ -230,6 +272,11 @@ class Settings(BaseSettings):
             ipaddress.ip_network(entry, strict=False)
             for entry in _comma_separated(self.TRUSTED_PROXIES)
         )
+
+    @property
+    def cors_origins(self) -> tuple[str, ...]:
+        """The browser origins allowed to call the API."""
+        return tuple(_comma_separated(self.CORS_ORIGINS))
 
     @property
     def password_hash_concurrency(self) -> int:
@@ -246,6 +293,29 @@ class Settings(BaseSettings):
 
 def _comma_separated(value: str) -> list[str]:
     return [entry.strip() for entry in value.split(",") if entry.strip()]
+
+
+def _is_strong_key(key: str) -> bool:
+    return (
+        len(key.encode()) >= SECRET_KEY_MIN_BYTES
+        and len(set(key)) >= SECRET_KEY_MIN_DISTINCT_CHARACTERS
+    )
+
+
+def _is_origin(value: str) -> bool:
+    """Whether `value` is what a browser sends as Origin: scheme://host[:port], nothing more."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        return False
+    return (
+        parts.scheme in {"http", "https"}
+        and bool(parts.hostname)
+        and "@" not in parts.netloc
+        # Browsers send the scheme and the host in lower case, and no trailing slash.
+        and value == f"{parts.scheme}://{parts.netloc.lower()}"
+    )
 
 
 def _anchored(url: URL) -> URL:

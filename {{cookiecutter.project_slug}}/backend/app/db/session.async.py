@@ -60,6 +60,7 @@ def create_engine_from_settings(settings: Settings) -> AsyncEngine:
 def _create_sqlite_engine(settings: Settings) -> AsyncEngine:
     """A SQLite engine, with the pragmas and the transaction recipe SQLite needs."""
     engine = create_async_engine(settings.DATABASE_URL, pool_pre_ping=True, hide_parameters=True)
+    sqlite.create_private_file(engine.sync_engine)
     sqlite.use_explicit_transactions(engine.sync_engine)
     sqlite.configure_connections(engine.sync_engine, busy_timeout_ms=settings.DB_BUSY_TIMEOUT_MS)
     return engine

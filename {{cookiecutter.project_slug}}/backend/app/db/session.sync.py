@@ -67,6 +67,7 @@ def _create_sqlite_engine(settings: Settings) -> Engine:
         # (never by two at once), so connections must not be tied to one thread.
         connect_args={"check_same_thread": False},
     )
+    sqlite.create_private_file(engine)
     sqlite.use_explicit_transactions(engine)
     sqlite.configure_connections(engine, busy_timeout_ms=settings.DB_BUSY_TIMEOUT_MS)
     return engine

@@ -1,5 +1,7 @@
 """Make SQLite behave like a server database: real transactions, foreign keys, concurrency."""
 
+import contextlib
+import os
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
@@ -30,6 +32,24 @@ def use_explicit_transactions(engine: Engine) -> None:
         # that only read say so (`read_only`) and wait for nobody.
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def create_private_file(engine: Engine) -> None:
+    """Create a missing database file readable and writable by its owner only (0600).
+
+    SQLite would create it with the umask's mode, often readable by everyone: password hashes
+    and refresh tokens included. An existing file keeps its mode, and SQLite's WAL and shared
+    memory files take the database's. An async engine passes its `sync_engine`.
+    """
+    path = engine.url.database
+
+    @event.listens_for(engine, "do_connect")
+    def _create_file(*_: Any) -> None:
+        if not path or path == ":memory:" or path.startswith("file:"):
+            return
+        # An existing file, or a missing directory: SQLite opens it, or says what is wrong.
+        with contextlib.suppress(OSError):
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def configure_connections(engine: Engine, *, busy_timeout_ms: int) -> None:
