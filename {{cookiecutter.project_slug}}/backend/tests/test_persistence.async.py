@@ -166,3 +166,15 @@ async def test_delete_removes_the_row_and_refresh_reloads_it(session: AsyncSessi
 
     assert await users.get_by_id(removed.id) is None
     assert refreshed.is_active is False
+
+
+async def test_the_id_of_a_deleted_user_is_never_given_again(session: AsyncSession) -> None:
+    """A deleted user's unexpired token names an id: it must never name the next user."""
+    users = UserRepository(session)
+    deleted = await make_user(session)
+    deleted_id = deleted.id
+    await users.delete(deleted)
+
+    newcomer = await make_user(session)
+
+    assert newcomer.id != deleted_id

@@ -138,3 +138,15 @@ def test_delete_removes_the_row_and_refresh_reloads_it(session: Session) -> None
 
     assert users.get_by_id(removed.id) is None
     assert refreshed.is_active is False
+
+
+def test_the_id_of_a_deleted_user_is_never_given_again(session: Session) -> None:
+    """A deleted user's unexpired token names an id: it must never name the next user."""
+    users = UserRepository(session)
+    deleted = make_user(session)
+    deleted_id = deleted.id
+    users.delete(deleted)
+
+    newcomer = make_user(session)
+
+    assert newcomer.id != deleted_id

@@ -4,7 +4,11 @@ from sqlalchemy import CheckConstraint, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
+{%- if cookiecutter.primary_key == "int" %}
+from app.models.mixins import ID_TABLE_OPTIONS, IdMixin, TimestampMixin
+{%- else %}
 from app.models.mixins import IdMixin, TimestampMixin
+{%- endif %}
 
 # RFC 5321 limits a forward path to 256 octets; 320 leaves room for normalisation.
 EMAIL_MAX_LENGTH = 320
@@ -15,7 +19,14 @@ class User(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "users"
     # The stored form is lower case whatever code writes it (`normalize_email` does more: NFKC).
+{%- if cookiecutter.primary_key == "int" %}
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lower"),
+        ID_TABLE_OPTIONS,
+    )
+{%- else %}
     __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower"),)
+{%- endif %}
 
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True, index=True)
     hashed_password: Mapped[str] = mapped_column(String(255))
