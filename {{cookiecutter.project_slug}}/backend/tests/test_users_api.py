@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from app.api.deps import get_user_repository
 from app.core.logging import LOG_FORMAT
 from app.core.security import verify_password
-from app.models.user import User
+from app.models.user import EMAIL_MAX_LENGTH, User
 from app.repositories.users import UserRepository
 from tests.conftest import InAppTransaction
 from tests.factories import (
@@ -102,6 +102,29 @@ def test_duplicate_email_in_another_case_is_409_with_a_code(client: TestClient) 
         "detail": "A user with this email address already exists.",
         "code": "email_already_registered",
     }
+
+
+@pytest.mark.parametrize(("plain_letters", "status_code"), [(2, 201), (3, 422)])
+def test_an_email_must_fit_the_column_once_normalised(
+    client: TestClient, plain_letters: int, status_code: int
+) -> None:
+    """U+FDFA is one character and 18 once normalised (NFKC): 17 of them, the plain letters
+    and `@example.com` make 320 stored characters, the column's size, or 321."""
+    email = "\ufdfa" * 17 + "a" * plain_letters + "@example.com"
+
+    response = create(client, email=email)
+
+    assert response.status_code == status_code
+    if status_code == 422:
+        assert response.json()["detail"] == [
+            {
+                "type": "email_too_long",
+                "loc": ["body", "email"],
+                "msg": "Email must be at most 320 characters long once normalised",
+            }
+        ]
+    else:
+        assert len(response.json()["email"]) == EMAIL_MAX_LENGTH
 
 
 @pytest.mark.parametrize(("length", "status_code"), [(7, 422), (8, 201), (128, 201), (129, 422)])

@@ -1,5 +1,7 @@
 """The `users` table."""
 
+import unicodedata
+
 from sqlalchemy import CheckConstraint, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -10,8 +12,18 @@ from app.models.mixins import ID_TABLE_OPTIONS, IdMixin, TimestampMixin
 from app.models.mixins import IdMixin, TimestampMixin
 {%- endif %}
 
-# RFC 5321 limits a forward path to 256 octets; 320 leaves room for normalisation.
+# RFC 5321 limits a forward path to 256 octets; 320 leaves room for normalisation, and
+# `UserCreate` refuses an address whose normal form is longer still.
 EMAIL_MAX_LENGTH = 320
+
+
+def normalize_email(email: str) -> str:
+    """The form emails are stored and compared in: `Foo@Example.com` is `foo@example.com`.
+
+    NFKC first, so full-width letters and ligatures (U+FF43, U+FB01) are the same account as
+    their plain forms.
+    """
+    return unicodedata.normalize("NFKC", email).strip().lower()
 
 
 class User(IdMixin, TimestampMixin, Base):

@@ -1,24 +1,13 @@
 """Queries and writes for `User`."""
 
-import unicodedata
-
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import EmailAlreadyRegistered
 from app.models.mixins import Id, utcnow
 from app.models.refresh_token import RefreshToken
-from app.models.user import User
+from app.models.user import User, normalize_email
 from app.repositories.base import BaseRepository
-
-
-def normalize_email(email: str) -> str:
-    """The form emails are stored and compared in: `Foo@Example.com` is `foo@example.com`.
-
-    NFKC first, so full-width letters and ligatures (U+FF43, U+FB01) are the same account as
-    their plain forms.
-    """
-    return unicodedata.normalize("NFKC", email).strip().lower()
 
 
 class UserRepository(BaseRepository[User]):

@@ -7,6 +7,7 @@ from pydantic_core import PydanticCustomError
 
 from app.core.config import get_settings
 from app.models.mixins import Id
+from app.models.user import EMAIL_MAX_LENGTH, normalize_email
 from app.schemas.text import UnicodeEmail, UnicodeStr
 
 
@@ -27,6 +28,19 @@ class UserCreate(BaseModel):
         description="PASSWORD_MIN_LENGTH to PASSWORD_MAX_LENGTH characters (8 to 128 by default)",
         examples=["correct-horse-battery"],
     )
+
+    @field_validator("email")
+    @classmethod
+    def _email_fits_once_normalised(cls, email: str) -> str:
+        # NFKC can lengthen an address many times over (U+FDFA alone becomes 18 characters):
+        # what is stored, the normal form, must fit the column.
+        if len(normalize_email(email)) > EMAIL_MAX_LENGTH:
+            raise PydanticCustomError(
+                "email_too_long",
+                "Email must be at most {max_length} characters long once normalised",
+                {"max_length": EMAIL_MAX_LENGTH},
+            )
+        return email
 
     @field_validator("password")
     @classmethod
