@@ -21,6 +21,7 @@ from tests.factories import (
     UNKNOWN_ID,
     bearer,
     signed_up_and_logged_in,
+    unique_email,
 )
 from tests.factories import sign_up as create
 
@@ -137,6 +138,48 @@ def test_password_length_bounds(client: TestClient, length: int, status_code: in
     assert password not in response.text
     if status_code == 422:
         assert response.json()["detail"][0]["loc"] == ["body", "password"]
+
+
+@pytest.mark.parametrize(
+    "password", ["password", "12345678", " " * 8, "\t \u3000" * 3, "PassWord", " iloveyou "]
+)
+def test_common_and_blank_passwords_are_422_password_too_common(
+    client: TestClient, password: str
+) -> None:
+    response = create(client, password=password)
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "type": "password_too_common",
+            "loc": ["body", "password"],
+            "msg": "Password is too easy to guess: it is blank, a common password, or the email",
+        }
+    ]
+
+
+@pytest.mark.parametrize("password", ["{email}", "{local}", "{upper_local}", "{upper_email}"])
+def test_a_password_equal_to_the_email_or_its_local_part_is_422(
+    client: TestClient, password: str
+) -> None:
+    email = unique_email("mallory-")
+    local = email.partition("@")[0]
+    password = password.format(
+        email=email, local=local, upper_local=local.upper(), upper_email=email.upper()
+    )
+
+    response = create(client, email=email, password=password)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "password_too_common"
+
+
+def test_the_schema_says_which_passwords_are_refused(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    password = schema["components"]["schemas"]["UserCreate"]["properties"]["password"]
+
+    assert "password_too_common" in password["description"]
+    assert "10,000 most common passwords" in password["description"]
 
 
 @pytest.mark.parametrize(
