@@ -1,9 +1,9 @@
 """The repository layer against the real test database."""
 
+import sys
 {% if cookiecutter.primary_key == "uuid" -%}
 import uuid
 {% endif -%}
-import sys
 from collections.abc import Callable
 from datetime import UTC
 
