@@ -53,16 +53,20 @@ class UserRepository(BaseRepository[User]):
         return user
 
     async def set_active(self, user: User, *, is_active: bool) -> User:
-        """Activate or deactivate `user`; deactivation also revokes every refresh token."""
+        """Activate or deactivate `user`; deactivation also ends every session."""
         user.is_active = is_active
         if not is_active:
-            await self.session.execute(
-                update(RefreshToken)
-                .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
-            )
+            await self.end_sessions(user)
         await self.session.flush()
         return user
+
+    async def end_sessions(self, user: User) -> None:
+        """Log `user` out everywhere: revoke every refresh token still live."""
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
 
     async def set_superuser(self, user: User, *, is_superuser: bool) -> User:
         """Grant or withdraw every permission."""
