@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from subprocess import CompletedProcess
 from typing import Any
 
 import httpx2
@@ -74,6 +75,40 @@ def test_bad_requests_get_4xx_and_request_ids_hold(served: Served, baked: Baked)
     assert fetched.json() == created.json()
 
 
+@each_combination
+def test_swollen_emails_and_guessable_passwords_are_422_not_500(served: Served) -> None:
+    """What the database cannot hold, or an attacker would try first, is refused before it.
+
+    U+FDFA is one character and 18 once normalised (NFKC): the stored form of `swollen` is 321
+    characters, one more than the column holds, and that of `fits` exactly 320.
+    """
+    swollen = "\ufdfa" * 17 + "aaa@example.com"
+    fits = "\ufdfa" * 17 + "aa@example.com"
+    guessable = ["password", "12345678", " " * 8, "PassWord", "guess-me@example.com", "GUESS-ME"]
+    with httpx2.Client(base_url=served.url, timeout=10) as client:
+        too_long = client.post("/users", json={"email": swollen, "password": PASSWORD})
+        stored = client.post("/users", json={"email": fits, "password": PASSWORD})
+        swollen_login = log_in(client, swollen)
+        refused = [
+            client.post("/users", json={"email": "guess-me@example.com", "password": password})
+            for password in guessable
+        ]
+        accepted = client.post(
+            "/users", json={"email": "guess-me@example.com", "password": PASSWORD}
+        )
+
+    assert too_long.status_code == 422
+    assert [error["type"] for error in too_long.json()["detail"]] == ["email_too_long"]
+    assert stored.status_code == 201
+    assert len(stored.json()["email"]) == 320
+    assert swollen_login.status_code < 500
+    assert swollen_login.json()["code"] == "invalid_credentials"
+    for response in refused:
+        assert response.status_code == 422
+        assert [error["type"] for error in response.json()["detail"]] == ["password_too_common"]
+    assert accepted.status_code == 201
+
+
 @each_postgresql_combination
 def test_readiness_follows_the_database(served: Served) -> None:
     proxy = served.proxy
@@ -119,6 +154,24 @@ def bearer(tokens: dict[str, Any] | str) -> dict[str, str]:
 
 def refresh(client: httpx2.Client, token: str) -> httpx2.Response:
     return client.post("/auth/refresh", json={"refresh_token": token})
+
+
+ALICE_ADMIN_PASSWORD = "alice-admin-password-7"
+
+
+def make_superuser(
+    baked: Baked, served: Served, email: str, *options: str
+) -> CompletedProcess[str]:
+    """`make superuser` against the served database, the password in the environment."""
+    return baked.run(
+        "make",
+        "--no-print-directory",
+        "superuser",
+        f"email={email}",
+        *options,
+        check=False,
+        env={"DATABASE_URL": served.database_url, "SUPERUSER_PASSWORD": ALICE_ADMIN_PASSWORD},
+    )
 
 
 @each_combination
@@ -168,6 +221,26 @@ def test_users_log_in_and_see_only_their_own_data(served: Served, baked: Baked) 
         )
         bob_login = log_in(client, "bob@example.com")
 
+        # An address someone signed up with is promoted only when asked, with a new password.
+        alice_session = log_in(client, "alice@example.com").json()
+        not_promoted = make_superuser(baked, served, "alice@example.com")
+        alice_reads_bob = client.get(f"/users/{bob.json()['id']}", headers=bearer(alice_session))
+        promoted = make_superuser(baked, served, "alice@example.com", "promote=1")
+        old_password = log_in(client, "alice@example.com")
+        new_password = log_in(client, "alice@example.com", ALICE_ADMIN_PASSWORD)
+        ended_session = refresh(client, alice_session["refresh_token"])
+        promoted_reads_bob = client.get(
+            f"/users/{bob.json()['id']}", headers=bearer(new_password.json())
+        )
+        # A deactivated superuser is reactivated by running it again.
+        alice_deactivated = client.patch(
+            f"/users/{alice.json()['id']}", json={"is_active": False}, headers=bearer(admin)
+        )
+        inactive_login = log_in(client, "alice@example.com", ALICE_ADMIN_PASSWORD)
+        reactivated = make_superuser(baked, served, "alice@example.com")
+        reactivated_login = log_in(client, "alice@example.com", ALICE_ADMIN_PASSWORD)
+        again = make_superuser(baked, served, "alice@example.com", "promote=1")
+
     assert alice.status_code == bob.status_code == 201
     assert login.status_code == 200
     assert tokens["token_type"] == "bearer"
@@ -188,3 +261,26 @@ def test_users_log_in_and_see_only_their_own_data(served: Served, baked: Baked) 
     assert deactivated.status_code == 200
     assert bob_login.status_code == 403
     assert bob_login.json()["code"] == "user_inactive"
+
+    assert not_promoted.returncode != 0
+    refusal = [line for line in not_promoted.stderr.splitlines() if not line.startswith("make:")]
+    assert refusal == [
+        "error: alice@example.com is an existing user, not a superuser: to promote it, with a new "
+        "password and its sessions ended, run again with --promote (make superuser email=... "
+        "promote=1)"
+    ]
+    assert alice_reads_bob.status_code == 404
+    assert promoted.returncode == 0, promoted.stderr
+    assert "alice@example.com is now a superuser" in promoted.stdout
+    assert old_password.status_code != 200
+    assert old_password.json()["code"] == "invalid_credentials"
+    assert new_password.status_code == 200
+    assert ended_session.status_code == 401
+    assert promoted_reads_bob.status_code == 200
+    assert alice_deactivated.status_code == 200
+    assert inactive_login.status_code == 403
+    assert reactivated.returncode == 0, reactivated.stderr
+    assert "reactivated the superuser alice@example.com" in reactivated.stdout
+    assert reactivated_login.status_code == 200
+    assert again.returncode == 0, again.stderr
+    assert "alice@example.com is a superuser already" in again.stdout

@@ -94,6 +94,17 @@ def test_a_wrong_password_and_an_unknown_email_get_the_same_invalid_grant(
         assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_an_email_too_long_once_normalised_matches_no_account(client: TestClient) -> None:
+    """U+FDFA is one character and 18 once normalised: the lookup finds nothing, no 500."""
+    swollen = "\ufdfa" * 21 + "@example.com"
+
+    response = log_in(client, swollen)
+    unknown_email = log_in(client, unique_email())
+
+    assert response.status_code == unknown_email.status_code
+    assert response.json() == unknown_email.json()
+
+
 def test_an_unknown_email_is_verified_against_a_dummy_hash(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,6 +1,8 @@
 """The migrations: one head, an intact chain, a clean round trip, and models that match them."""
 
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -17,13 +19,44 @@ from pytest_alembic.tests import (
     test_upgrade,
 )
 {%- if cookiecutter.database == "postgresql" %}
-from sqlalchemy import Connection, Engine, create_engine, insert, inspect, make_url, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    Uuid,
+    column,
+    create_engine,
+    insert,
+    inspect,
+    make_url,
+    select,
+    text,
+)
+from sqlalchemy import table as sa_table
 {%- else %}
-from sqlalchemy import Connection, Engine, create_engine, insert, inspect, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    Uuid,
+    column,
+    create_engine,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy import table as sa_table
 {%- endif %}
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.schema import CreateTable
 
+from app.db.base import Base
 from app.db.sqlite import use_explicit_transactions
+from app.db.types import UTCDateTime
+from app.models.mixins import ID_COLUMN_TYPE, Id
+from app.models.refresh_token import RefreshToken
 from app.models.user import User
 {%- if cookiecutter.database == "sqlite" %}
 from tests.database import project_alembic_config
@@ -227,3 +260,99 @@ def test_the_upgrade_stops_when_normalised_emails_would_collide(
     assert "frank@example.com" not in message
     assert unchanged == ["Erin@Example.com", "erin@example.com", "frank@example.com"]
     assert version == "0002"
+
+
+def schema(connection: Connection) -> dict[str, dict[str, object]]:
+    """What a migration must keep of each table: columns, keys, indexes and constraints."""
+    inspector = inspect(connection)
+    return {
+        table: {
+            "columns": [
+                (column["name"], column["nullable"]) for column in inspector.get_columns(table)
+            ],
+            "primary key": inspector.get_pk_constraint(table)["constrained_columns"],
+            "foreign keys": inspector.get_foreign_keys(table),
+            "indexes": sorted(inspector.get_indexes(table), key=lambda index: str(index["name"])),
+            "unique": inspector.get_unique_constraints(table),
+            "checks": inspector.get_check_constraints(table),
+        }
+        for table in ("users", "refresh_tokens")
+    }
+
+
+def rows(connection: Connection) -> list[object]:
+    return [
+        *connection.execute(select(User.id, User.email, User.is_superuser)).all(),
+        *connection.execute(select(RefreshToken.user_id, RefreshToken.token_hash)).all(),
+    ]
+
+
+def add_refresh_token_as_of_0003(connection: Connection, user_id: Id) -> None:
+    """A refresh token row with the columns 0003 knows (today's model has more)."""
+    refresh_tokens = sa_table(
+        "refresh_tokens",
+        column("id", ID_COLUMN_TYPE),
+        column("user_id", ID_COLUMN_TYPE),
+        column("family_id", Uuid()),
+        column("token_hash", String()),
+        column("expires_at", UTCDateTime()),
+    )
+    values: dict[str, Any] = {
+        "user_id": user_id,
+        "family_id": uuid.uuid4(),
+        "token_hash": "f" * 64,
+        "expires_at": datetime.now(UTC),
+    }
+    if Id is uuid.UUID:
+        values["id"] = uuid.uuid4()
+    connection.execute(insert(refresh_tokens).values(values))
+
+
+def test_0004_keeps_every_row_index_and_constraint_up_and_down(
+    alembic_config: Config, alembic_engine: Engine
+) -> None:
+    """On SQLite with integer keys 0004 rebuilds both tables; elsewhere it changes nothing."""
+    with alembic_engine.connect() as connection:
+        alembic_config.attributes["connection"] = connection
+        command.upgrade(alembic_config, "0003")
+        add_users(connection, "ida@example.com")
+        add_refresh_token_as_of_0003(connection, connection.scalar(select(User.id)))
+        connection.commit()
+        before = (schema(connection), rows(connection))
+
+        command.upgrade(alembic_config, "0004")
+        connection.commit()
+        upgraded = (schema(connection), rows(connection))
+        with pytest.raises(IntegrityError):
+            add_users(connection, "Upper@Example.com")
+        connection.rollback()
+        command.downgrade(alembic_config, "0003")
+        connection.commit()
+        downgraded = (schema(connection), rows(connection))
+
+    assert upgraded == before
+    assert downgraded == before
+
+
+def test_the_migrations_declare_autoincrement_on_sqlite_as_the_models_do(
+    alembic_config: Config, tmp_path: Path
+) -> None:
+    """Autogenerate cannot see AUTOINCREMENT (without it SQLite reuses the ids of deleted
+    rows); the SQL SQLite keeps for each table can."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'autoincrement.db'}")
+    use_explicit_transactions(engine)
+    with engine.connect() as connection:
+        alembic_config.attributes["connection"] = connection
+        command.upgrade(alembic_config, "head")
+        connection.commit()
+        query = text("SELECT name, sql FROM sqlite_master")
+        migrated: dict[str, str] = dict(connection.execute(query).all())
+    engine.dispose()
+
+    for table in Base.metadata.sorted_tables:
+        modelled = str(CreateTable(table).compile(dialect=sqlite.dialect()))
+        assert ("AUTOINCREMENT" in modelled) == ("AUTOINCREMENT" in migrated[table.name]), table
+{%- if cookiecutter.primary_key == "int" %}
+        if "id" in table.c and table.c["id"].autoincrement is True:  # an `IdMixin` key
+            assert "AUTOINCREMENT" in modelled, table
+{%- endif %}

@@ -1,5 +1,6 @@
 """The repository layer against the real test database."""
 
+import sys
 import traceback
 {% if cookiecutter.primary_key == "uuid" -%}
 import uuid
@@ -9,14 +10,14 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import anyio
 import pytest
-from sqlalchemy import event, insert, text, update
+from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.errors import EmailAlreadyRegistered
 from app.core.security import hash_password, verify_password
 from app.db.session import session_scope
-from app.models.user import User
+from app.models.user import User, normalize_email
 from app.repositories.base import MAX_PAGE_SIZE
 from app.repositories.users import UserRepository
 from tests.factories import make_user, unique_email
@@ -196,3 +197,27 @@ async def test_delete_removes_the_row_and_refresh_reloads_it(session: AsyncSessi
 
     assert await users.get_by_id(removed.id) is None
     assert refreshed.is_active is False
+
+
+async def test_the_id_of_a_deleted_user_is_never_given_again(session: AsyncSession) -> None:
+    """A deleted user's unexpired token names an id: it must never name the next user."""
+    users = UserRepository(session)
+    deleted = await make_user(session)
+    deleted_id = deleted.id
+    await users.delete(deleted)
+
+    newcomer = await make_user(session)
+
+    assert newcomer.id != deleted_id
+
+
+async def test_the_email_check_accepts_every_normalised_character(session: AsyncSession) -> None:
+    """The database's lower() leaves the normal form of every character as it is, so the
+    CHECK on `users.email` never refuses what `normalize_email` stores."""
+    # Every code point text can hold (NUL aside, which text cannot store in PostgreSQL).
+    characters = (
+        chr(code) for code in range(1, sys.maxunicode + 1) if not 0xD800 <= code <= 0xDFFF
+    )
+    normalised = "".join(normalize_email(character) for character in characters)
+
+    assert await session.scalar(select(func.lower(normalised) == normalised)) is True

@@ -1,5 +1,6 @@
 """The repository layer against the real test database."""
 
+import sys
 import traceback
 {% if cookiecutter.primary_key == "uuid" -%}
 import uuid
@@ -8,13 +9,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, insert, update
+from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.errors import EmailAlreadyRegistered
 from app.core.security import hash_password, verify_password
-from app.models.user import User
+from app.models.user import User, normalize_email
 from app.repositories.base import MAX_PAGE_SIZE
 from app.repositories.users import UserRepository
 from tests.factories import make_user, unique_email
@@ -168,3 +169,27 @@ def test_delete_removes_the_row_and_refresh_reloads_it(session: Session) -> None
 
     assert users.get_by_id(removed.id) is None
     assert refreshed.is_active is False
+
+
+def test_the_id_of_a_deleted_user_is_never_given_again(session: Session) -> None:
+    """A deleted user's unexpired token names an id: it must never name the next user."""
+    users = UserRepository(session)
+    deleted = make_user(session)
+    deleted_id = deleted.id
+    users.delete(deleted)
+
+    newcomer = make_user(session)
+
+    assert newcomer.id != deleted_id
+
+
+def test_the_email_check_accepts_every_normalised_character(session: Session) -> None:
+    """The database's lower() leaves the normal form of every character as it is, so the
+    CHECK on `users.email` never refuses what `normalize_email` stores."""
+    # Every code point text can hold (NUL aside, which text cannot store in PostgreSQL).
+    characters = (
+        chr(code) for code in range(1, sys.maxunicode + 1) if not 0xD800 <= code <= 0xDFFF
+    )
+    normalised = "".join(normalize_email(character) for character in characters)
+
+    assert session.scalar(select(func.lower(normalised) == normalised)) is True

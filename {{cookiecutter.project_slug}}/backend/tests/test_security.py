@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core import security
+from app.core import passwords, security
 from app.core.config import get_settings
 from app.core.resources import available_cpus, cgroup_cpu_quota
 
@@ -110,3 +110,16 @@ def test_at_most_the_setting_s_number_of_argon2_operations_run_at_once(
         thread.join()
 
     assert counting_hasher.most == 2
+
+
+def test_the_common_password_list_is_long_read_once_and_case_blind() -> None:
+    passwords.common_passwords.cache_clear()
+
+    listed = passwords.common_passwords()
+    checks = [passwords.is_too_common(guess) for guess in ("PASSWORD", "Dragon", "correct-horse-9")]
+
+    assert len(listed) >= 10_000
+    assert {"password", "12345678", "qwerty", "iloveyou"} <= listed
+    assert not any(line.startswith("#") for line in listed)
+    assert checks == [True, True, False]
+    assert passwords.common_passwords.cache_info().misses == 1

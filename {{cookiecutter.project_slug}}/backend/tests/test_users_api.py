@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from app.api.deps import get_user_repository
 from app.core.logging import LOG_FORMAT
 from app.core.security import verify_password
-from app.models.user import User
+from app.models.user import EMAIL_MAX_LENGTH, User
 from app.repositories.users import UserRepository
 from tests.conftest import InAppTransaction
 from tests.factories import (
@@ -131,6 +131,29 @@ def test_a_sign_up_cannot_make_itself_a_superuser(
     assert stored is None
 
 
+@pytest.mark.parametrize(("plain_letters", "status_code"), [(2, 201), (3, 422)])
+def test_an_email_must_fit_the_column_once_normalised(
+    client: TestClient, plain_letters: int, status_code: int
+) -> None:
+    """U+FDFA is one character and 18 once normalised (NFKC): 17 of them, the plain letters
+    and `@example.com` make 320 stored characters, the column's size, or 321."""
+    email = "\ufdfa" * 17 + "a" * plain_letters + "@example.com"
+
+    response = create(client, email=email)
+
+    assert response.status_code == status_code
+    if status_code == 422:
+        assert response.json()["detail"] == [
+            {
+                "type": "email_too_long",
+                "loc": ["body", "email"],
+                "msg": "Email must be at most 320 characters long once normalised",
+            }
+        ]
+    else:
+        assert len(response.json()["email"]) == EMAIL_MAX_LENGTH
+
+
 @pytest.mark.parametrize(("length", "status_code"), [(7, 422), (8, 201), (128, 201), (129, 422)])
 def test_password_length_bounds(client: TestClient, length: int, status_code: int) -> None:
     password = "p" * length
@@ -141,6 +164,48 @@ def test_password_length_bounds(client: TestClient, length: int, status_code: in
     assert password not in response.text
     if status_code == 422:
         assert response.json()["detail"][0]["loc"] == ["body", "password"]
+
+
+@pytest.mark.parametrize(
+    "password", ["password", "12345678", " " * 8, "\t \u3000" * 3, "PassWord", " iloveyou "]
+)
+def test_common_and_blank_passwords_are_422_password_too_common(
+    client: TestClient, password: str
+) -> None:
+    response = create(client, password=password)
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "type": "password_too_common",
+            "loc": ["body", "password"],
+            "msg": "Password is too easy to guess: it is blank, a common password, or the email",
+        }
+    ]
+
+
+@pytest.mark.parametrize("password", ["{email}", "{local}", "{upper_local}", "{upper_email}"])
+def test_a_password_equal_to_the_email_or_its_local_part_is_422(
+    client: TestClient, password: str
+) -> None:
+    email = unique_email("mallory-")
+    local = email.partition("@")[0]
+    password = password.format(
+        email=email, local=local, upper_local=local.upper(), upper_email=email.upper()
+    )
+
+    response = create(client, email=email, password=password)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "password_too_common"
+
+
+def test_the_schema_says_which_passwords_are_refused(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    password = schema["components"]["schemas"]["UserCreate"]["properties"]["password"]
+
+    assert "password_too_common" in password["description"]
+    assert "10,000 most common passwords" in password["description"]
 
 
 @pytest.mark.parametrize(

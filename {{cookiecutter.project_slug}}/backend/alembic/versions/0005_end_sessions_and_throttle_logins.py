@@ -4,7 +4,7 @@ Every refresh-token family with a live token becomes a session (its first token'
 login's); the tokens of families that had ended are deleted.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-04 00:00:00+00:00
 """
 
@@ -14,9 +14,15 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+{%- if cookiecutter.primary_key == "int" %}
+# Rebuilt on SQLite, `refresh_tokens` keeps the AUTOINCREMENT key that 0004 gave it.
+REBUILT_TABLE_OPTIONS = {"sqlite_autoincrement": True}
+{%- else %}
+REBUILT_TABLE_OPTIONS: dict[str, bool] = {}
+{%- endif %}
 
 refresh_tokens = sa.table(
     "refresh_tokens",
@@ -92,7 +98,7 @@ def upgrade() -> None:
             refresh_tokens.c.family_id.not_in(sa.select(auth_sessions.c.id))
         )
     )
-    with op.batch_alter_table("refresh_tokens") as batch_op:
+    with op.batch_alter_table("refresh_tokens", table_kwargs=REBUILT_TABLE_OPTIONS) as batch_op:
         batch_op.add_column(
             sa.Column("generation", sa.Integer(), server_default="0", nullable=False)
         )
@@ -121,7 +127,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_login_failures_window_started_at"), table_name="login_failures")
     op.drop_table("login_failures")
-    with op.batch_alter_table("refresh_tokens") as batch_op:
+    with op.batch_alter_table("refresh_tokens", table_kwargs=REBUILT_TABLE_OPTIONS) as batch_op:
         batch_op.drop_constraint(
             op.f("fk_refresh_tokens_family_id_auth_sessions"), type_="foreignkey"
         )

@@ -9,6 +9,7 @@ from sqlalchemy import Uuid, func
 {%- else %}
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Integer, func
 {%- endif %}
@@ -24,6 +25,10 @@ ID_COLUMN_TYPE = Uuid(as_uuid=True)
 Id = int
 # 64-bit on PostgreSQL; SQLite only auto-increments a column declared exactly INTEGER.
 ID_COLUMN_TYPE = BigInteger().with_variant(Integer(), "sqlite")
+# Without AUTOINCREMENT, SQLite hands the largest id out again once its row is deleted, so a
+# deleted user's unexpired token would name the next user to sign up. (PostgreSQL's identity
+# never goes back.) A model with `__table_args__` of its own ends them with this.
+ID_TABLE_OPTIONS: dict[str, Any] = {"sqlite_autoincrement": True}
 {%- endif %}
 
 
@@ -50,8 +55,9 @@ class IdMixin:
 
     id: Mapped[Id] = mapped_column(ID_COLUMN_TYPE, primary_key=True, default=uuid.uuid4)
 {%- else %}
-    """An auto-incrementing integer primary key (64-bit on PostgreSQL)."""
+    """An auto-incrementing integer primary key (64-bit on PostgreSQL), never reused."""
 
+    __table_args__: Any = ID_TABLE_OPTIONS
     id: Mapped[Id] = mapped_column(ID_COLUMN_TYPE, primary_key=True, autoincrement=True)
 {%- endif %}
 

@@ -12,8 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.db.types import UTCDateTime
 from app.models.login_failure import LoginFailure
+from app.models.user import normalize_email
 from app.repositories.base import BaseRepository
-from app.repositories.users import normalize_email
 
 # IPv6 hands a client a /64 at least: counting single addresses would give it 2**64 budgets.
 IPV6_CLIENT_PREFIX = 64

@@ -1,6 +1,5 @@
 """Queries and writes for `User`."""
 
-import unicodedata
 import uuid
 from datetime import datetime
 
@@ -10,17 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from app.core.errors import EmailAlreadyRegistered
 from app.models.auth_session import AuthSession
 from app.models.mixins import Id
-from app.models.user import User
+from app.models.user import User, normalize_email
 from app.repositories.base import BaseRepository
-
-
-def normalize_email(email: str) -> str:
-    """The form emails are stored and compared in: `Foo@Example.com` is `foo@example.com`.
-
-    NFKC first, so full-width letters and ligatures (U+FF43, U+FB01) are the same account as
-    their plain forms.
-    """
-    return unicodedata.normalize("NFKC", email).strip().lower()
 
 
 class UserRepository(BaseRepository[User]):
