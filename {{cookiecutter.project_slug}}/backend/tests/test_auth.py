@@ -225,6 +225,8 @@ def forged_tokens(claims: dict[str, Any]) -> dict[str, str]:
     return {
         "malformed": "not-a-jwt",
         "another key": jwt.encode(claims, "another-key-of-at-least-32-bytes!!", algorithm="HS256"),
+        # No key, as PyJWT spells it for `none` whether or not `cryptography` is installed
+        # (with it, `None` no longer type-checks).
         "alg none": jwt.encode(claims, "", algorithm="none"),
         "another algorithm": jwt.encode(claims, key, algorithm="HS512"),
         "tampered payload": f"{header}.{payload}x.{signed(claims).split('.')[2]}",
