@@ -16,6 +16,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.security import hash_password, in_hashing_thread
+from app.core.security_log import security_log
 from app.db.session import get_engine, session_scope
 from app.models.user import User
 from app.repositories.users import UserRepository
@@ -93,6 +94,7 @@ async def ensure_superuser(users: UserRepository, email: str, *, promote: bool =
     await set_new_password(users, user, email)
     await users.set_superuser(user, is_superuser=True)
     await users.set_active(user, is_active=True)
+    security_log.warning("User %s promoted to superuser", user.id)
     return f"{user.email} is now a superuser, with the new password; its sessions are ended"
 
 

@@ -15,6 +15,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.security import hash_password
+from app.core.security_log import security_log
 from app.db.session import get_engine, session_scope
 from app.models.user import User
 from app.repositories.users import UserRepository
@@ -90,6 +91,7 @@ def ensure_superuser(users: UserRepository, email: str, *, promote: bool = False
     set_new_password(users, user, email)
     users.set_superuser(user, is_superuser=True)
     users.set_active(user, is_active=True)
+    security_log.warning("User %s promoted to superuser", user.id)
     return f"{user.email} is now a superuser, with the new password; its sessions are ended"
 
 

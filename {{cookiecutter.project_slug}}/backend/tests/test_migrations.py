@@ -316,7 +316,7 @@ def test_0004_keeps_every_row_index_and_constraint_up_and_down(
         alembic_config.attributes["connection"] = connection
         command.upgrade(alembic_config, "0003")
         add_users(connection, "ida@example.com")
-        add_refresh_token_as_of_0003(connection, connection.scalar(select(User.id)))
+        add_refresh_token_as_of_0003(connection, connection.execute(select(User.id)).scalar_one())
         connection.commit()
         before = (schema(connection), rows(connection))
 

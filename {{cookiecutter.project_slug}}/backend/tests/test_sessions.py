@@ -1,5 +1,6 @@
 """Sessions: one per login, ended at once by logout, reuse, deactivation or their end of life."""
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -216,3 +217,64 @@ def test_the_prune_command_ends_with_one_line_when_the_database_fails(
 
     assert prune_sessions.main() == 1
     assert capsys.readouterr() == ("", "error: the database failed (OperationalError)\n")
+
+
+def security_events(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == "app.security"]
+
+
+def test_reuse_and_deactivation_are_logged_as_security_events(
+    client: TestClient, in_app_transaction: InAppTransaction, caplog: pytest.LogCaptureFixture
+) -> None:
+    user, first = signed_up_and_logged_in(client)
+    admin, admin_tokens = signed_up_and_logged_in(client)
+    in_app_transaction(
+        lambda session: session.execute(
+            update(User).where(User.email == admin["email"]).values(is_superuser=True)
+        )
+    )
+    refresh_grant(client, first["refresh_token"])
+
+    with caplog.at_level(logging.WARNING, logger="app.security"):
+        refresh_grant(client, first["refresh_token"])
+        client.patch(
+            f"/users/{user['id']}",
+            json={"is_active": False},
+            headers=bearer(admin_tokens["access_token"]),
+        )
+
+    assert security_events(caplog) == [
+        f"Refresh token reused: session of user {user['id']} ended",
+        f"User {user['id']} deactivated by user {admin['id']}",
+    ]
+    assert user["email"] not in caplog.text
+    assert first["refresh_token"] not in caplog.text
+
+
+def test_the_last_active_superuser_cannot_be_deactivated(
+    client: TestClient, in_app_transaction: InAppTransaction
+) -> None:
+    admin, tokens = signed_up_and_logged_in(client)
+    other, _ = signed_up_and_logged_in(client)
+    in_app_transaction(
+        lambda session: session.execute(
+            update(User).where(User.email == admin["email"]).values(is_superuser=True)
+        )
+    )
+    headers = bearer(tokens["access_token"])
+
+    alone = client.patch(f"/users/{admin['id']}", json={"is_active": False}, headers=headers)
+    in_app_transaction(
+        lambda session: session.execute(
+            update(User).where(User.email == other["email"]).values(is_superuser=True)
+        )
+    )
+    with_another = client.patch(f"/users/{admin['id']}", json={"is_active": False}, headers=headers)
+
+    assert alone.status_code == 409
+    assert alone.json() == {
+        "detail": "This is the last active superuser.",
+        "code": "last_superuser",
+    }
+    assert with_another.status_code == 200
+    assert with_another.json()["is_active"] is False

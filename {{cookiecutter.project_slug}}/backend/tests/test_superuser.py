@@ -2,6 +2,7 @@
 command line; idempotent."""
 
 import io
+import logging
 
 import pytest
 from fastapi.testclient import TestClient
@@ -91,13 +92,21 @@ def test_an_existing_user_is_not_promoted_without_promote(
 
 
 def test_promote_sets_the_new_password_and_ends_every_session(
-    client: TestClient, in_app_transaction: InAppTransaction, monkeypatch: pytest.MonkeyPatch
+    client: TestClient,
+    in_app_transaction: InAppTransaction,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv(superuser.PASSWORD_VARIABLE, NEW_PASSWORD)
-    email = sign_up(client).json()["email"]
+    signed_up = sign_up(client).json()
+    email = signed_up["email"]
     sessions = [log_in(client, email).json()["refresh_token"] for _ in range(2)]
 
-    message = ensure(in_app_transaction, email, promote=True)
+    with caplog.at_level(logging.WARNING, logger="app.security"):
+        message = ensure(in_app_transaction, email, promote=True)
+
+    events = [record.getMessage() for record in caplog.records if record.name == "app.security"]
+    assert events == [f"User {signed_up['id']} promoted to superuser"]
 
     user = stored(in_app_transaction, email)
     assert message == f"{email} is now a superuser, with the new password; its sessions are ended"
