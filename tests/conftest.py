@@ -357,6 +357,9 @@ def serving(
         "DB_BUSY_TIMEOUT_MS": "3000",
         # A session time zone other than UTC: timestamps must come back in UTC all the same.
         "PGTZ": "Europe/Berlin",
+        # The tests are the proxy: each plays clients at addresses of its own (X-Forwarded-For),
+        # so that failed logins in one test never throttle another's.
+        "TRUSTED_PROXIES": "127.0.0.1",
         **(env or {}),
     }
     log_path = directory / "server.log"

@@ -87,19 +87,24 @@ def error_response(error: DomainError) -> JSONResponse:
 
 def token_error_response(error: DomainError) -> JSONResponse:
     """The token endpoint's answer to a domain error (RFC 6749, section 5.2)."""
+    status_code, body = _token_error(type(error), error.message)
+    headers = {**NO_STORE_HEADERS, **(_error_headers(error, status_code) or {})}
+    return JSONResponse(status_code=status_code, content=body, headers=headers)
+
+
+def _token_error(error: type[DomainError], message: str) -> tuple[int, dict[str, str]]:
     status_code = (
         status.HTTP_429_TOO_MANY_REQUESTS
-        if isinstance(error, TooManyAttempts)
+        if error is TooManyAttempts
         else status.HTTP_400_BAD_REQUEST
     )
     body = {
-        "error": OAUTH_ERROR_BY_ERROR[type(error)],
-        "error_description": error.message,
-        "detail": error.message,
+        "error": OAUTH_ERROR_BY_ERROR[error],
+        "error_description": message,
+        "detail": message,
         "code": error.code,
     }
-    headers = {**NO_STORE_HEADERS, **(_error_headers(error, status_code) or {})}
-    return JSONResponse(status_code=status_code, content=body, headers=headers)
+    return status_code, body
 
 
 def _error_headers(error: DomainError, status_code: int) -> dict[str, str] | None:
@@ -138,27 +143,16 @@ def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any
 
 def token_error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the token endpoint's errors, in RFC 6749's shape."""
-    by_status: defaultdict[int, list[type[DomainError]]] = defaultdict(list)
+    by_status: defaultdict[int, dict[str, dict[str, str]]] = defaultdict(dict)
     for error in errors:
-        too_many = error is TooManyAttempts
-        by_status[status.HTTP_429_TOO_MANY_REQUESTS if too_many else 400].append(error)
+        status_code, body = _token_error(error, error.message)
+        by_status[status_code][error.code] = body
     return {
         status_code: {
-            **_documented(
-                ", ".join(f"`{error.code}`" for error in group),
-                {
-                    error.code: {
-                        "error": OAUTH_ERROR_BY_ERROR[error],
-                        "error_description": error.message,
-                        "detail": error.message,
-                        "code": error.code,
-                    }
-                    for error in group
-                },
-            ),
+            **_documented(", ".join(f"`{code}`" for code in examples), examples),
             "model": TokenErrorResponse,
         }
-        for status_code, group in sorted(by_status.items())
+        for status_code, examples in sorted(by_status.items())
     }
 
 

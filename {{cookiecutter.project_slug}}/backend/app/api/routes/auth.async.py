@@ -12,8 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.addresses import client_address
 from app.api.deps import SettingsDep, TransactionsDep
-from app.api.errors import NO_STORE_HEADERS, error_responses, token_error_response
-from app.api.errors import token_error_responses as documented_token_errors
+from app.api.errors import (
+    NO_STORE_HEADERS,
+    error_responses,
+    token_error_response,
+    token_error_responses,
+)
 from app.api.responses import json_response
 from app.core.config import Settings
 from app.core.errors import (
@@ -54,7 +58,7 @@ TOKEN_ERRORS = (
 )
 
 
-@router.post("/token", response_model=TokenPair, responses=documented_token_errors(*TOKEN_ERRORS))
+@router.post("/token", response_model=TokenPair, responses=token_error_responses(*TOKEN_ERRORS))
 async def issue_token(
     form: TokenRequestDep,
     request: Request,
