@@ -8,10 +8,11 @@ Bakes one PostgreSQL project per `sqlalchemy_mode` of cookiecutter.json (or a si
 project when the template has no such choice), gives each a fresh database with the same rows,
 serves each with uvicorn (one worker) next to `bench/reference_app.py`, and drives them over
 HTTP on 127.0.0.1 with wrk (or, without wrk, a Python load generator); the projects' requests
-carry a bearer token. Then a burst of concurrent sign-ups on each project's worker, the baked
-projects' own test suites (PostgreSQL and SQLite, cold and warm), and optionally the template's
-`make test`. Every server, database and temporary directory it creates is removed on exit,
-error or not. The parts are in `bench/harness/`, one job per module.
+carry a bearer token. Then a burst of concurrent sign-ups on each project's worker, a flood of
+unknown-email logins on each (`--only login-flood` runs that alone), the baked projects' own
+test suites (PostgreSQL and SQLite, cold and warm), and optionally the template's `make test`.
+Every server, database and temporary directory it creates is removed on exit, error or not.
+The parts are in `bench/harness/`, one job per module.
 """
 
 from __future__ import annotations
@@ -28,7 +29,18 @@ from pathlib import Path
 from typing import NoReturn
 
 from harness.benchmark import run_benchmark
-from harness.config import BENCH_DIR, RAW_DIR, ROOT, STARTED, BenchError, Settings, log
+from harness.config import (
+    BENCH_DIR,
+    FLOOD_CLIENTS,
+    FLOOD_SECONDS,
+    LOGIN_FLOOD,
+    RAW_DIR,
+    ROOT,
+    STARTED,
+    BenchError,
+    Settings,
+    log,
+)
 from harness.projects import template_modes, template_revision
 from harness.report import load_average, report
 from harness.results import Outcome
@@ -64,11 +76,26 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         help="auto: wrk when installed, else the Python generator",
     )
     parser.add_argument("--skip-burst", action="store_true", help="no burst of concurrent sign-ups")
+    parser.add_argument(
+        "--flood-seconds",
+        type=float,
+        default=FLOOD_SECONDS,
+        help=f"how long the {FLOOD_CLIENTS} clients of the login flood keep sending",
+    )
+    parser.add_argument("--skip-flood", action="store_true", help="no login flood")
+    parser.add_argument(
+        "--only",
+        choices=[LOGIN_FLOOD],
+        help="run that part alone (bake, databases, then it); the report goes to "
+        "bench/results/RESULTS-<part>.md unless --results says otherwise",
+    )
     parser.add_argument("--skip-suites", action="store_true", help="do not time the baked suites")
     parser.add_argument(
         "--with-template-suite", action="store_true", help="also time the template's `make test`"
     )
-    parser.add_argument("--results", type=Path, default=BENCH_DIR / "RESULTS.md")
+    parser.add_argument(
+        "--results", type=Path, help="where the report goes (default: bench/RESULTS.md)"
+    )
     parser.add_argument(
         "--template", type=Path, default=ROOT, help="the Cookiecutter template to bake"
     )
@@ -84,6 +111,15 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
             parser.error(f"--{name.replace('_', '-')} must be positive")
     if args.memory_requests <= 0:
         parser.error("--memory-requests must be positive")
+    if args.flood_seconds <= 0:
+        parser.error("--flood-seconds must be positive")
+    only: str | None = args.only
+    if only is not None and (args.skip_flood or args.with_template_suite):
+        parser.error(f"--only {only} runs that part alone: no --skip-flood, --with-template-suite")
+    # A partial run never overwrites the full run's report.
+    results: Path = args.results or (
+        BENCH_DIR / "RESULTS.md" if only is None else RAW_DIR.parent / f"RESULTS-{only}.md"
+    )
     modes, mode_is_choice = template_modes(args.template)
     return Settings(
         template=args.template,
@@ -98,10 +134,13 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         threads=args.threads,
         memory_requests=args.memory_requests,
         generator=generator,
-        with_burst=not args.skip_burst,
-        with_suites=not args.skip_suites,
+        with_burst=not args.skip_burst and only is None,
+        with_flood=not args.skip_flood,
+        flood_seconds=args.flood_seconds,
+        only=only,
+        with_suites=not args.skip_suites and only is None,
         with_template_suite=args.with_template_suite,
-        results_path=args.results,
+        results_path=results,
     )
 
 

@@ -7,6 +7,7 @@ databases   PostgreSQL databases and the users every one of them holds
 projects    baking the template, the servers' environment, migrations, logging in
 load        wrk and the Python load generator
 memory      the serving process's RSS: after N requests, and during a burst of sign-ups
+flood       the login flood: unknown-email logins from many clients, the app probed meanwhile
 suites      the baked projects' test suites and the template's `make test`
 benchmark   the whole run, step by step
 report      the targets and RESULTS.md

@@ -9,10 +9,12 @@ from pathlib import Path
 
 from .config import (
     BENCH_DIR,
+    FLOOD_ADDRESS_LIMIT,
     GET_HEALTH,
     GET_ME,
     GET_USER,
     GET_USER_PLAIN,
+    LOGIN_FLOOD,
     PG_SERVER,
     POST_USER,
     REFERENCE,
@@ -20,7 +22,15 @@ from .config import (
     Settings,
     log,
 )
-from .databases import create_database, drop_database, load_users, make_users, sessions_opened
+from .databases import (
+    UserRow,
+    create_database,
+    drop_database,
+    load_users,
+    make_users,
+    sessions_opened,
+)
+from .flood import login_flood
 from .load import LoadSpec, get_factory, get_user_factory, post_user_factory, run_load
 from .memory import measure_memory, signup_burst
 from .projects import (
@@ -40,6 +50,54 @@ from .suites import run_suites, run_template_suite
 # The GET loads of a round, in this order; in each group, every server in turn. The reference's
 # plain lookup runs in the same group as the projects' authenticated ones: its ratio partner.
 ROUND_GROUPS = ((GET_USER_PLAIN, GET_USER), (GET_ME,), (GET_HEALTH,))
+UVICORN: list[str | Path] = [VENV_BIN / "uvicorn", "--factory", "--workers", "1"]
+
+
+def serve_project(
+    label: str,
+    project: Path,
+    database: str,
+    stack: contextlib.ExitStack,
+    extra_env: dict[str, str] | None = None,
+) -> Server:
+    """The baked project as `make run` serves it, on one worker.
+
+    No --no-access-log: create_app() installs the app's own logging config, which gives
+    uvicorn.access a handler again and so undoes the flag; LOG_LEVEL=WARNING is what keeps the
+    access lines (INFO) out.
+    """
+    return start_server(
+        label,
+        [*UVICORN, *("--app-dir", "backend", *server_options(project)), "app.main:create_app"],
+        cwd=project,
+        env=app_env(database) | (extra_env or {}),
+        stack=stack,
+    )
+
+
+def run_floods(
+    settings: Settings,
+    projects: dict[str, Path],
+    user: UserRow,
+    stack: contextlib.ExitStack,
+    outcome: Outcome,
+) -> None:
+    """The login flood on each project, on a server of its own started for it, alone.
+
+    At the default Argon2 cost; only the per-address limit of failed logins is raised, because
+    every login of the flood comes from 127.0.0.1 (see FLOOD_ADDRESS_LIMIT).
+    """
+    limit = {"LOGIN_MAX_FAILURES_PER_ADDRESS": str(FLOOD_ADDRESS_LIMIT)}
+    for mode, project in projects.items():
+        log(f"serve {mode} for the login flood, {limit}")
+        server = serve_project(f"{mode}-{LOGIN_FLOOD}", project, f"bench_{mode}", stack, limit)
+        try:
+            log(f"{server.label}: log in as {user.email}")
+            server.bearer = log_in(server, user)
+            check_user_response(server, "/users/me", user)
+            outcome.floods[mode] = login_flood(server, settings.flood_seconds)
+        finally:
+            stop_server(server)
 
 
 def get_specs(settings: Settings, server: Server, ids_file: Path, ids: list[str]) -> list[LoadSpec]:
@@ -88,6 +146,11 @@ def run_benchmark(settings: Settings, stack: contextlib.ExitStack, outcome: Outc
         migrate(projects[mode], f"bench_{mode}")
         load_users(f"bench_{mode}", users)
 
+    # A regular user reads its own record during the flood.
+    if settings.only == LOGIN_FLOOD:
+        run_floods(settings, projects, users[1], stack, outcome)
+        return
+
     # The reference reads a copy of its own: the first project's schema, the same rows.
     reference_db = f"bench_{REFERENCE}"
     stack.callback(drop_database, reference_db)
@@ -99,14 +162,13 @@ def run_benchmark(settings: Settings, stack: contextlib.ExitStack, outcome: Outc
     sessions_before = [sessions_opened(database) for database in databases]
 
     # Every server runs from here on, one at a time under load, the others idle.
-    uvicorn: list[str | Path] = [VENV_BIN / "uvicorn", "--factory", "--workers", "1"]
     log(f"serve {REFERENCE}")
     servers = [
         start_server(
             REFERENCE,
             # No app logging config of its own: uvicorn's, access log off, warnings only.
             [
-                *uvicorn,
+                *UVICORN,
                 *("--app-dir", BENCH_DIR, "--no-access-log", "--log-level", "warning"),
                 "reference_app:create_app",
             ],
@@ -117,22 +179,7 @@ def run_benchmark(settings: Settings, stack: contextlib.ExitStack, outcome: Outc
     ]
     for mode in settings.modes:
         log(f"serve {mode}")
-        # As `make run` serves it. No --no-access-log: create_app() installs the app's own
-        # logging config, which gives uvicorn.access a handler again and so undoes the flag;
-        # LOG_LEVEL=WARNING is what keeps the access lines (INFO) out.
-        servers.append(
-            start_server(
-                mode,
-                [
-                    *uvicorn,
-                    *("--app-dir", "backend", *server_options(projects[mode])),
-                    "app.main:create_app",
-                ],
-                cwd=projects[mode],
-                env=app_env(f"bench_{mode}"),
-                stack=stack,
-            )
-        )
+        servers.append(serve_project(mode, projects[mode], f"bench_{mode}", stack))
     results = [ServerResult(server.label, server.cold_start_s) for server in servers]
     outcome.servers = results
 
@@ -180,6 +227,10 @@ def run_benchmark(settings: Settings, stack: contextlib.ExitStack, outcome: Outc
         result.pg_sessions = sessions_opened(database) - before
     for server in servers:
         stop_server(server)
+
+    # After every other server has stopped: nothing else uses the machine's cores meanwhile.
+    if settings.with_flood:
+        run_floods(settings, projects, users[1], stack, outcome)
 
     if settings.with_suites:
         run_suites(settings, workdir, projects, stack, outcome)

@@ -42,10 +42,26 @@ TARGET_SUITE_POSTGRESQL_S = 8.0
 TARGET_TEMPLATE_SUITE_S = 180.0
 TARGET_BURST_RSS_MIB = 512.0
 TARGET_BURST_HEALTH_S = 0.5
+TARGET_FLOOD_ME_P95_S = 0.5  # GET /users/me p95 during the login flood; /health/ready all 200
 
 # The sign-up burst: this many POST /users at once on one worker; RSS and /health sampled.
 BURST_SIGNUPS = 40
 BURST_SAMPLE_S = 0.020
+
+# The login flood (`--only login-flood` runs it alone): FLOOD_CLIENTS clients post logins of
+# unknown emails for FLOOD_SECONDS (`--flood-seconds`) on a server of its own per mode, at the
+# default Argon2 cost; /health/ready and GET /users/me are probed every FLOOD_PROBE_S meanwhile.
+LOGIN_FLOOD = "login-flood"
+FLOOD_CLIENTS = 30
+FLOOD_SECONDS = 20.0
+FLOOD_PROBE_S = 0.100
+# Every flood login comes from 127.0.0.1: at the project's default (100 failures per address
+# in 15 minutes) the throttle would refuse the rest before hashing. Raised, the flood measures
+# the hashing path. Each login names a new email, so the per-account limit is never reached.
+FLOOD_ADDRESS_LIMIT = 1_000_000
+# What every flood login must answer: the token endpoint's failed password grant (RFC 6749's
+# invalid_grant is a 400), after hashing. A 429 (too_many_attempts) was refused unhashed.
+FLOOD_LOGIN_ANSWER = "400 invalid_credentials"
 
 # Time bounds of every step.
 BAKE_TIMEOUT_S = 120
@@ -99,6 +115,9 @@ class Settings:
     memory_requests: int
     generator: str  # "wrk" or "python"
     with_burst: bool
+    with_flood: bool
+    flood_seconds: float
+    only: str | None  # LOGIN_FLOOD: that part alone (no reference, GET loads, burst, suites)
     with_suites: bool
     with_template_suite: bool
     results_path: Path

@@ -19,13 +19,19 @@ from .config import (
     ANALYSIS,
     BURST_SAMPLE_S,
     BURST_SIGNUPS,
+    FLOOD_ADDRESS_LIMIT,
+    FLOOD_CLIENTS,
+    FLOOD_LOGIN_ANSWER,
+    FLOOD_PROBE_S,
     GET_USER,
     GET_USER_PLAIN,
+    LOGIN_FLOOD,
     PASSWORD,
     REFERENCE,
     REFERENCE_ENDPOINT,
     TARGET_BURST_HEALTH_S,
     TARGET_BURST_RSS_MIB,
+    TARGET_FLOOD_ME_P95_S,
     TARGET_MEMORY_GROWTH_PCT,
     TARGET_RATIOS,
     TARGET_SUITE_POSTGRESQL_S,
@@ -35,7 +41,7 @@ from .config import (
 )
 from .databases import postgres_version, project_hasher
 from .load import LOOP_FACTORY, percentile
-from .results import LoadSummary, Outcome, ServerResult, SuiteResult, SuiteRun
+from .results import FloodResult, LoadSummary, Outcome, ServerResult, SuiteResult, SuiteRun
 
 
 @dataclass
@@ -169,7 +175,55 @@ def burst_targets(settings: Settings, mode: str, server: ServerResult | None) ->
     ]
 
 
+def statuses_text(counts: dict[str, int]) -> str:
+    """`200: 190, TimeoutError: 1`: each answer and how often."""
+    return ", ".join(f"{status}: {count:,}" for status, count in counts.items()) or "none"
+
+
+def flood_targets(settings: Settings, mode: str, flood: FloodResult | None) -> list[Target]:
+    """/health/ready answers 200 throughout; GET /users/me's p95 stays under the limit.
+
+    A flood whose logins did not all fail as a wrong password does (throttled, refused, lost)
+    did not keep the worker hashing: neither target is met then.
+    """
+    ready_name = f"{mode} GET /health/ready during a login flood ({FLOOD_CLIENTS} clients)"
+    me_name = f"{mode} GET /users/me (bearer) p95 during the login flood"
+    ready_limit = "all 200"
+    me_limit = f"< {TARGET_FLOOD_ME_P95_S:g} s"
+    if flood is None:
+        why = "skipped (--skip-flood)" if not settings.with_flood else "failed before measuring"
+        return [Target(ready_name, why, ready_limit, None), Target(me_name, why, me_limit, None)]
+    logins = "" if flood.hashed_only else f" (logins answered {statuses_text(flood.logins)})"
+    polls = sum(flood.ready.values())
+    ready_ok = flood.ready.get("200", 0)
+    latencies = flood.me_latencies_s
+    p95 = percentile(latencies, 95)
+    me_failed = sum(count for status, count in flood.me.items() if status != "200")
+    return [
+        Target(
+            ready_name,
+            f"{ready_ok:,} of {polls:,} answered 200{logins}",
+            ready_limit,
+            flood.hashed_only and polls > 0 and ready_ok == polls,
+        ),
+        Target(
+            me_name,
+            f"{p95:.3f} s (max {latencies[-1] if latencies else math.nan:.3f} s)"
+            + (f" ({me_failed} not 200)" if me_failed else "")
+            + logins,
+            me_limit,
+            flood.hashed_only and bool(latencies) and not me_failed and p95 < TARGET_FLOOD_ME_P95_S,
+        ),
+    ]
+
+
 def targets(settings: Settings, outcome: Outcome) -> list[Target]:
+    if settings.only == LOGIN_FLOOD:
+        return [
+            target
+            for mode in settings.modes
+            for target in flood_targets(settings, mode, outcome.floods.get(mode))
+        ]
     by_label = {server.label: server for server in outcome.servers}
     reference = by_label.get(REFERENCE)
     found: list[Target] = []
@@ -195,6 +249,8 @@ def targets(settings: Settings, outcome: Outcome) -> list[Target]:
             )
     for mode in settings.modes:
         found += burst_targets(settings, mode, by_label.get(mode))
+    for mode in settings.modes:
+        found += flood_targets(settings, mode, outcome.floods.get(mode))
     if not settings.with_suites:
         found.append(Target("baked suites", "skipped (--skip-suites)", "", None))
     for suite in outcome.suites:
@@ -289,6 +345,32 @@ def burst_rows(outcome: Outcome) -> list[list[str]]:
             ]
         )
     return rows
+
+
+def flood_rows(outcome: Outcome) -> list[list[str]]:
+    rows = []
+    for mode, flood in outcome.floods.items():
+        latencies = flood.me_latencies_s
+        rows.append(
+            [
+                mode,
+                f"{flood.answered:,}",
+                f"{flood.answered / flood.elapsed_s:.1f}" if flood.elapsed_s > 0 else "n/a",
+                statuses_text(flood.logins),
+                statuses_text(flood.ready),
+                statuses_text(flood.me),
+                f"{percentile(latencies, 50) * 1000:.0f}",
+                f"{percentile(latencies, 95) * 1000:.0f}",
+                f"{latencies[-1] * 1000:.0f}" if latencies else "n/a",
+                f"{flood.rss_hwm_kib / 1024:.0f}" if flood.rss_hwm_kib is not None else "n/a",
+            ]
+        )
+    return rows
+
+
+def not_run(rows: Sequence[object]) -> str:
+    """ "Not run." for a table without rows; "" (so that `or table(...)` follows) otherwise."""
+    return "" if rows else "Not run."
 
 
 def test_counts(run: SuiteRun) -> str:
@@ -395,6 +477,18 @@ def errors_seen(outcome: Outcome) -> list[str]:
         for server in outcome.servers
         if server.burst is not None and server.burst.errors
     ]
+    for mode, flood in outcome.floods.items():
+        unexpected = [
+            f"{part} {statuses_text(counts)}"
+            for part, counts, expected in (
+                ("logins", flood.logins, FLOOD_LOGIN_ANSWER),
+                ("/health/ready", flood.ready, "200"),
+                ("/users/me", flood.me, "200"),
+            )
+            if set(counts) - {expected}
+        ]
+        if unexpected:
+            found.append(f"{mode} login flood: {', '.join(unexpected)}")
     return found
 
 
@@ -423,11 +517,12 @@ def report(settings: Settings, outcome: Outcome, total_s: float, error: str | No
     errors = errors_seen(outcome)
     if errors:
         parts += [
-            f"**Errors:** {'; '.join(errors)}. req/s counts successful responses only, and a "
-            "server that answered errors does not meet its ratio target.",
+            f"**Errors:** {'; '.join(errors)}. req/s counts successful responses only, a "
+            "server that answered errors does not meet its ratio target, and a login flood "
+            "with unexpected answers does not meet its targets.",
             "",
         ]
-    if settings.generator == "python":
+    if settings.generator == "python" and settings.only is None:
         parts += [
             "**Load generator: the Python fallback** (wrk was not installed). It needs about as "
             "much CPU per request as a fast server, so it saturates first: requests/s of the "
@@ -436,21 +531,36 @@ def report(settings: Settings, outcome: Outcome, total_s: float, error: str | No
             "",
         ]
     mode_note = "" if settings.mode_is_choice else " (cookiecutter.json has no `sqlalchemy_mode`)"
+    flood = (
+        f"login flood: {FLOOD_CLIENTS} clients, {settings.flood_seconds:g} s"
+        if settings.with_flood
+        else "no login flood (--skip-flood)"
+    )
+    if settings.only is not None:
+        scope = (
+            f"**Only the {settings.only} part** (`--only {settings.only}`): no reference, no "
+            f"GET or POST loads, no sign-up burst, no suites; {flood}."
+        )
+    else:
+        scope = (
+            f"GET runs: {settings.rounds} round(s) of {settings.duration_s:g} s per server and "
+            f"endpoint, {settings.connections} connections; POST: "
+            f"{settings.post_duration_s:g} s, {settings.post_connections} connections; {flood}."
+        )
     parts += [
         "## Machine",
         "",
         table(["", ""], machine_info(settings, outcome)),
         "",
         f"Modes: {', '.join(settings.modes)}{mode_note}. {settings.rows:,} users in every "
-        f"database. GET runs: {settings.rounds} round(s) of {settings.duration_s:g} s per "
-        f"server and endpoint, {settings.connections} connections; POST: "
-        f"{settings.post_duration_s:g} s, {settings.post_connections} connections. "
-        f"Bench wall time: {total_s:.0f} s.",
+        f"database. {scope} Bench wall time: {total_s:.0f} s.",
         "",
         "## Targets",
         "",
         "The reference has no authentication: the projects' lookup, with a bearer token, is "
-        "held to the reference's plain lookup.",
+        "held to the reference's plain lookup."
+        if settings.only is None
+        else f"Only the {settings.only} part's targets.",
         "",
         table(
             ["Target", "Measured", "Threshold", "Status"],
@@ -468,7 +578,8 @@ def report(settings: Settings, outcome: Outcome, total_s: float, error: str | No
         "(lowest-highest); the authenticated endpoints are compared with the reference's plain "
         "lookup. Errors: non-2xx responses and socket errors.",
         "",
-        table(
+        not_run(outcome.servers)
+        or table(
             [
                 "Server",
                 "Endpoint",
@@ -493,7 +604,8 @@ def report(settings: Settings, outcome: Outcome, total_s: float, error: str | No
         "its database over the whole run (pg_stat_database.sessions); more than its pool size "
         "means connections are being closed and reopened under load.",
         "",
-        table(
+        not_run(outcome.servers)
+        or table(
             [
                 "Server",
                 "Cold start s",
@@ -536,6 +648,44 @@ def report(settings: Settings, outcome: Outcome, total_s: float, error: str | No
                     "Failed polls",
                 ],
                 bursts,
+            ),
+        ]
+    else:
+        parts.append("Not run.")
+    parts += ["", "## Login flood", ""]
+    floods = flood_rows(outcome)
+    if floods:
+        parts += [
+            f"{FLOOD_CLIENTS} clients post `POST /auth/token` (the password form) for "
+            f"{settings.flood_seconds:g} s, each login with a new unknown email, one after "
+            "another on new connections, to a server of its own started for the flood (after "
+            "every other server stopped; same database, one worker, the project's default "
+            "Argon2id cost and PASSWORD_HASH_CONCURRENCY). It runs with "
+            f"LOGIN_MAX_FAILURES_PER_ADDRESS={FLOOD_ADDRESS_LIMIT:,}: every login comes from "
+            "127.0.0.1, and at the default 100 failures per address the throttle would refuse "
+            "the rest (429) before hashing. Raised, the flood **measures the hashing path**: "
+            "each unknown email is verified against a dummy hash, then the failure written, "
+            f"and every login must answer `{FLOOD_LOGIN_ANSWER}` (RFC 6749's invalid_grant). A "
+            "regular user logged in first; from the moment the clients are released until they "
+            f"stop, GET /health/ready and that user's GET /users/me (bearer) are each asked on "
+            f"a new connection {FLOOD_PROBE_S * 1000:.0f} ms after each answer. Logins/s: "
+            "answers over the time from the release to the last answer. Peak RSS: the "
+            "worker's VmHWM, reset before the flood. Latencies by nearest rank.",
+            "",
+            table(
+                [
+                    "Mode",
+                    "Logins answered",
+                    "Logins/s",
+                    "Login answers",
+                    "/health/ready",
+                    "/users/me",
+                    "me p50 ms",
+                    "me p95 ms",
+                    "me max ms",
+                    "Peak RSS MiB",
+                ],
+                floods,
             ),
         ]
     else:

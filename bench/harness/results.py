@@ -6,6 +6,8 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
+from .config import FLOOD_LOGIN_ANSWER
+
 
 @dataclass
 class LoadResult:
@@ -77,6 +79,35 @@ class BurstResult:
 
 
 @dataclass
+class FloodResult:
+    """Unknown-email logins from many clients on one worker; /health/ready and /users/me probed.
+
+    Answers are counted by their text: a status ("200"; for the logins, with the error's
+    `code`: "400 invalid_credentials"), or the name of an exception.
+    """
+
+    clients: int
+    seconds: float  # how long the clients kept sending
+    elapsed_s: float  # first login sent to the last answer
+    logins: dict[str, int]  # the logins' answers, with their `code`
+    ready: dict[str, int]  # GET /health/ready's answers while the clients sent
+    me: dict[str, int]  # GET /users/me's answers meanwhile
+    me_latencies_s: list[float]  # sorted, every GET /users/me whatever its answer
+    rss_before_kib: int
+    rss_hwm_kib: int | None  # VmHWM after the flood, reset before it; None: could not reset
+
+    @property
+    def answered(self) -> int:
+        """Logins that got an HTTP answer."""
+        return sum(count for answer, count in self.logins.items() if answer[:3].isdigit())
+
+    @property
+    def hashed_only(self) -> bool:
+        """Every login failed as a wrong password does: each one hashed, none throttled."""
+        return bool(self.logins) and set(self.logins) == {FLOOD_LOGIN_ANSWER}
+
+
+@dataclass
 class ServerResult:
     label: str
     cold_start_s: float
@@ -129,6 +160,7 @@ class Outcome:
     servers: list[ServerResult] = field(default_factory=list)
     suites: list[SuiteResult] = field(default_factory=list)
     template_suite: SuiteResult | None = None
+    floods: dict[str, FloodResult] = field(default_factory=dict)  # by mode
     load_before: str = ""
     load_after: str = ""
     template_before: str = ""  # the template's commit at the start (see template_revision)
