@@ -55,6 +55,11 @@ LOGIN_FLOOD = "login-flood"
 FLOOD_CLIENTS = 30
 FLOOD_SECONDS = 20.0
 FLOOD_PROBE_S = 0.100
+# How long a flood client waits for its login. The logins queue for PASSWORD_HASH_CONCURRENCY
+# hashers: 30 of them wait about 15 hashes, several seconds on a quiet machine, over 30 s on a
+# busy one. A client that gave up would count as a login not answered, which says nothing of
+# the server, so the clients wait longer than that.
+FLOOD_LOGIN_TIMEOUT_S = 120.0
 # Every flood login comes from 127.0.0.1: at the project's default (100 failures per address
 # in 15 minutes) the throttle would refuse the rest before hashing. Raised, the flood measures
 # the hashing path. Each login names a new email, so the per-account limit is never reached.

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .config import FLOOD_CLIENTS, FLOOD_PROBE_S, HTTP_TIMEOUT_S, log
+from .config import FLOOD_CLIENTS, FLOOD_LOGIN_TIMEOUT_S, FLOOD_PROBE_S, HTTP_TIMEOUT_S, log
 from .memory import reset_peak_rss, rss_kib, status_kib
 from .results import FloodResult
 from .servers import Server, http_request, serving_pid
@@ -52,7 +52,7 @@ def _login(port: int, form: Mapping[str, str]) -> str:
     body = urllib.parse.urlencode(form).encode()
     try:
         status, answer = http_request(
-            port, "POST", "/auth/token", headers=FORM, body=body, timeout=HTTP_TIMEOUT_S
+            port, "POST", "/auth/token", headers=FORM, body=body, timeout=FLOOD_LOGIN_TIMEOUT_S
         )
     except (OSError, http.client.HTTPException) as error:
         return error.__class__.__name__
@@ -136,7 +136,7 @@ def login_flood(server: Server, seconds: float) -> FloodResult:
     for thread in probes:
         thread.start()
     for thread in (*clients, *probes):
-        thread.join(timeout=seconds + HTTP_TIMEOUT_S * 2)
+        thread.join(timeout=seconds + FLOOD_LOGIN_TIMEOUT_S + HTTP_TIMEOUT_S)
     elapsed = time.perf_counter() - window.started
     ready, me = (probe.answers for probe in probes)
     return FloodResult(
