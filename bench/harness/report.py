@@ -22,6 +22,7 @@ from .config import (
     FLOOD_ADDRESS_LIMIT,
     FLOOD_CLIENTS,
     FLOOD_LOGIN_ANSWER,
+    FLOOD_LOGIN_TIMEOUT_S,
     FLOOD_PROBE_S,
     GET_USER,
     GET_USER_PLAIN,
@@ -658,7 +659,8 @@ def report(settings: Settings, outcome: Outcome, total_s: float, error: str | No
         parts += [
             f"{FLOOD_CLIENTS} clients post `POST /auth/token` (the password form) for "
             f"{settings.flood_seconds:g} s, each login with a new unknown email, one after "
-            "another on new connections, to a server of its own started for the flood (after "
+            f"another on new connections (each waiting up to {FLOOD_LOGIN_TIMEOUT_S:g} s for its "
+            "answer), to a server of its own started for the flood (after "
             "every other server stopped; same database, one worker, the project's default "
             "Argon2id cost and PASSWORD_HASH_CONCURRENCY). It runs with "
             f"LOGIN_MAX_FAILURES_PER_ADDRESS={FLOOD_ADDRESS_LIMIT:,}: every login comes from "
