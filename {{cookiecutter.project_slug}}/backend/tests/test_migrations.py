@@ -298,13 +298,14 @@ def add_refresh_token_as_of_0003(connection: Connection, user_id: Id) -> None:
         column("expires_at", UTCDateTime()),
     )
     values: dict[str, Any] = {
+{%- if cookiecutter.primary_key == "uuid" %}
+        "id": uuid.uuid4(),
+{%- endif %}
         "user_id": user_id,
         "family_id": uuid.uuid4(),
         "token_hash": "f" * 64,
         "expires_at": datetime.now(UTC),
     }
-    if Id is uuid.UUID:
-        values["id"] = uuid.uuid4()
     connection.execute(insert(refresh_tokens).values(values))
 
 
