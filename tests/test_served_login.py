@@ -20,7 +20,7 @@ import jwt
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import Baked, Served, combination_params, each_combination, serving
+from tests.conftest import Baked, Served, each_combination, serving
 from tests.test_served_app import PASSWORD, bearer, log_in
 
 _addresses = iter(range(1, 250))
@@ -265,17 +265,7 @@ async def flood_and_probe(url: str, access_token: str) -> tuple[list[int], list[
     return ready, latencies, sum(counts)
 
 
-# What a flood can starve depends on the database and the mode, not on the kind of key.
-@pytest.mark.parametrize(
-    "baked",
-    [
-        param
-        for param in combination_params()
-        if param.id
-        in {"sqlite-uuid-sync", "sqlite-int-async", "postgresql-uuid-async", "postgresql-int-sync"}
-    ],
-    indirect=True,
-)
+@each_combination
 def test_a_login_flood_leaves_the_pool_to_everyone_else(flood_server: Served) -> None:
     with httpx2.Client(base_url=flood_server.url, timeout=30) as client:
         user = sign_up(client)
