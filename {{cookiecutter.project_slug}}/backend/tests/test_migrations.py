@@ -18,36 +18,22 @@ from pytest_alembic.tests import (
     test_up_down_consistency,
     test_upgrade,
 )
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    Uuid,
+    column,
+    create_engine,
+    insert,
+    inspect,
 {%- if cookiecutter.database == "postgresql" %}
-from sqlalchemy import (
-    Connection,
-    Engine,
-    String,
-    Uuid,
-    column,
-    create_engine,
-    insert,
-    inspect,
     make_url,
-    select,
-    text,
-)
-from sqlalchemy import table as sa_table
-{%- else %}
-from sqlalchemy import (
-    Connection,
-    Engine,
-    String,
-    Uuid,
-    column,
-    create_engine,
-    insert,
-    inspect,
-    select,
-    text,
-)
-from sqlalchemy import table as sa_table
 {%- endif %}
+    select,
+    text,
+)
+from sqlalchemy import table as sa_table
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.schema import CreateTable

@@ -56,10 +56,6 @@ class AuthSessionRepository(BaseRepository[AuthSession]):
         """End one session: its access and refresh tokens stop working at once."""
         await self._delete(AuthSession.id == session_id)
 
-    async def end_all(self, user_id: Id) -> None:
-        """End every session of the user."""
-        await self._delete(AuthSession.user_id == user_id)
-
     async def prune(self, *, now: datetime, user_id: Id | None = None) -> int:
         """Delete the sessions that have ended by themselves (of one user, or of everyone).
 

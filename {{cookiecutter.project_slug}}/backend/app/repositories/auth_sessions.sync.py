@@ -56,10 +56,6 @@ class AuthSessionRepository(BaseRepository[AuthSession]):
         """End one session: its access and refresh tokens stop working at once."""
         self._delete(AuthSession.id == session_id)
 
-    def end_all(self, user_id: Id) -> None:
-        """End every session of the user."""
-        self._delete(AuthSession.user_id == user_id)
-
     def prune(self, *, now: datetime, user_id: Id | None = None) -> int:
         """Delete the sessions that have ended by themselves (of one user, or of everyone).
 
