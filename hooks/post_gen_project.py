@@ -40,7 +40,7 @@ MODE_FILES = (
 
 
 # Files only PostgreSQL projects use; SQLite projects do not get them.
-POSTGRESQL_FILES = ("backend/app/db/postgresql.py",)
+POSTGRESQL_FILES = ("backend/app/db/postgresql.py", "backend/tests/test_postgresql.py")
 
 
 def keep_mode_files(project: Path, mode: str) -> None:

@@ -245,6 +245,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# How long a served app's statements may run on PostgreSQL (the role's default, see `serving`).
+SERVED_STATEMENT_TIMEOUT_MS = "3000"
 # The served projects' token signing key, so that tests can forge what an attacker cannot.
 SERVED_SECRET_KEY = "served-test-signing-key-" + "k" * 32
 # The one browser origin the served projects allow (CORS).
@@ -336,7 +338,8 @@ def serving(
         "backend/alembic.ini",
         "upgrade",
         "head",
-        env={"DATABASE_URL": migrate_url},
+        # The migrations give the app's role its statement timeout, as the server's will.
+        env={"DATABASE_URL": migrate_url, "DB_STATEMENT_TIMEOUT_MS": SERVED_STATEMENT_TIMEOUT_MS},
     )
     port = free_port()
     server_env = {
@@ -353,7 +356,7 @@ def serving(
         # sign-ups racing for one email on a busy machine still end in 409s, not timeouts. (The
         # connect timeout keeps its default of 5 s: through the test's proxy, on a loaded
         # machine, a connection can take longer than 2 s to open.)
-        "DB_STATEMENT_TIMEOUT_MS": "3000",
+        "DB_STATEMENT_TIMEOUT_MS": SERVED_STATEMENT_TIMEOUT_MS,
         "DB_BUSY_TIMEOUT_MS": "3000",
         # A session time zone other than UTC: timestamps must come back in UTC all the same.
         "PGTZ": "Europe/Berlin",

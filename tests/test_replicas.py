@@ -312,6 +312,31 @@ def test_served_behind_pgbouncer_in_transaction_mode(baked: Baked, tmp_path: Pat
             )
         )
         check_sign_ups_and_reads(served)
+        check_a_locked_read_is_a_quick_503(served)
+
+
+def check_a_locked_read_is_a_quick_503(served: Served) -> None:
+    """A read that waits for a lock ends at the statement timeout, which the role carries.
+
+    Behind PgBouncer in transaction mode no session-level setting of the app's would hold; the
+    server gives every session of the role the timeout the migrations set (3 s here).
+    """
+    with httpx2.Client(base_url=served.url, timeout=30) as client:
+        headers = bearer(log_in(client, "Same@Example.com").json())
+        locker = create_engine(served.database_url)
+        try:
+            with locker.connect() as connection:
+                connection.execute(text("LOCK TABLE users IN ACCESS EXCLUSIVE MODE"))
+                started = time.monotonic()
+                locked = client.get("/users/me", headers=headers)
+                waited = time.monotonic() - started
+                connection.rollback()
+        finally:
+            locker.dispose()
+
+    assert locked.status_code == 503, locked.text
+    assert locked.json()["code"] == "database_unavailable"
+    assert 3 <= waited < 6, waited
 
 
 ESTABLISHED, LISTEN = "01", "0A"

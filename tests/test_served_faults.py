@@ -106,6 +106,8 @@ def test_a_database_that_is_down_stalled_or_locked_is_a_quick_quiet_503(served: 
         with locker.connect() as connection:
             connection.execute(text("LOCK TABLE users IN ACCESS EXCLUSIVE MODE"))
             timed("locked: sign-up", "POST", "/users", json=victim)
+            # A read runs without a transaction of its own: the role's timeout bounds it too.
+            timed("locked: me", "GET", "/users/me", headers=headers)
             connection.rollback()
         locker.dispose()
         timed("back: sign-up", "POST", "/users", json=victim)
@@ -116,13 +118,15 @@ def test_a_database_that_is_down_stalled_or_locked_is_a_quick_quiet_503(served: 
         "down: me": 503,
         "stalled: sign-up": 503,
         "locked: sign-up": 503,
+        "locked: me": 503,
         "back: sign-up": 201,
     }
     # DB_CONNECT_TIMEOUT=5 (the default) and DB_STATEMENT_TIMEOUT_MS=3000 when served.
     assert timings["stalled: sign-up"][1] < 9, timings
     assert 3 <= timings["locked: sign-up"][1] < 6, timings
+    assert 3 <= timings["locked: me"][1] < 6, timings
     unavailable = [line for line in logged if "Database unavailable" in line]
-    assert len(unavailable) == 4, logged
+    assert len(unavailable) == 5, logged
     assert all(re.search(r"\[[0-9a-f]{32}\]", line) for line in unavailable), unavailable
     assert not [line for line in logged if "Traceback" in line or "ERROR" in line], logged
     for secret in SECRETS:

@@ -22,6 +22,9 @@ from sqlalchemy.exc import OperationalError
 import app.models  # noqa: F401  - registers every model on Base.metadata
 from app.core.config import get_settings
 from app.db.base import Base
+{%- if cookiecutter.database == "postgresql" %}
+from app.db.postgresql import bound_statement_time
+{%- endif %}
 from app.db.sqlite import create_private_file, use_explicit_transactions
 
 config = context.config
@@ -95,6 +98,8 @@ def run_on(connection: Connection) -> None:
     with context.begin_transaction():
 {%- if cookiecutter.database == "postgresql" %}
         if connection.dialect.name == "postgresql":
+            # A migration may take longer than the app's statements (below) may.
+            connection.execute(text("SET LOCAL statement_timeout = 0"))
             # Replicas that start together migrate one at a time: the lock lasts until this
             # transaction ends, and Alembic reads the current revision only after it, so the
             # ones that waited find the schema up to date. A transaction-level lock also holds
@@ -102,6 +107,10 @@ def run_on(connection: Connection) -> None:
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
             )
+            context.run_migrations()
+            # The app's statement timeout, kept by the server for the app's role.
+            bound_statement_time(connection, timeout_ms=get_settings().DB_STATEMENT_TIMEOUT_MS)
+            return
 {%- endif %}
         context.run_migrations()
 

@@ -16,6 +16,7 @@ from app.db.session import (
     Transactions,
     get_db,
     get_engine,
+    get_reads,
     get_transactions,
     session_scope,
 )
@@ -78,6 +79,8 @@ def app(connection: Connection) -> FastAPI:
 
     app.dependency_overrides[get_db] = get_test_db
     app.dependency_overrides[get_transactions] = get_test_transactions
+    # Reads too: they see the test's uncommitted rows.
+    app.dependency_overrides[get_reads] = get_test_transactions
     return app
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.api.deps import get_user_repository
 from app.core.config import get_settings
+from app.db.session import get_reads
 from tests.factories import DEFAULT_PASSWORD, signed_up_and_logged_in, unique_email
 
 SECRETS = ("s3cret-hash-$argon2id$", "victim@example.com", DEFAULT_PASSWORD)
@@ -162,7 +163,7 @@ def test_a_database_that_fails_is_503_in_one_quiet_log_line(
 
 def test_authenticated_reads_fail_the_same_way(app: FastAPI, client: TestClient) -> None:
     _, tokens = signed_up_and_logged_in(client)
-    app.dependency_overrides[get_user_repository] = raise_database_error("server closed")
+    app.dependency_overrides[get_reads] = raise_database_error("server closed")
 
     response = client.get(
         "/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}

@@ -11,6 +11,9 @@ from sqlalchemy.exc import DBAPIError
 
 from app.core.config import get_settings
 from app.db import session as db_session
+{%- if cookiecutter.database == "postgresql" %}
+from app.db.postgresql import bound_statement_time
+{%- endif %}
 from app.main import create_app
 from app.models.user import User
 {%- if cookiecutter.database == "postgresql" %}
@@ -22,13 +25,30 @@ from tests.factories import DEFAULT_PASSWORD, unique_email
 
 # How long the app's requests may wait for a lock in this test: far below the default limits.
 LOCK_WAIT_MS = 500
-{%- if cookiecutter.database == "postgresql" %}
-# PostgreSQL's statement timeout; SQLite's busy timeout on the fallback.
-SHORT_WAITS = {"DB_STATEMENT_TIMEOUT_MS": LOCK_WAIT_MS, "DB_BUSY_TIMEOUT_MS": LOCK_WAIT_MS}
-{%- else %}
 SHORT_WAITS = {"DB_BUSY_TIMEOUT_MS": LOCK_WAIT_MS}
-{%- endif %}
 {%- if cookiecutter.database == "postgresql" %}
+
+
+@pytest.fixture
+def short_statement_timeout() -> Iterator[None]:
+    """The app's statement timeout on the test database: LOCK_WAIT_MS during the test.
+
+    The server keeps it for the app's role, as the migrations set it from
+    DB_STATEMENT_TIMEOUT_MS: the app's sessions opened meanwhile start with it. The SQLite
+    fallback waits for its lock DB_BUSY_TIMEOUT_MS instead.
+    """
+    if not ON_POSTGRESQL:
+        yield
+        return
+    engine = create_engine(TEST_DATABASE_URL)
+    try:
+        with engine.begin() as connection:
+            bound_statement_time(connection, timeout_ms=LOCK_WAIT_MS)
+        yield
+    finally:
+        with engine.begin() as connection:
+            bound_statement_time(connection, timeout_ms=get_settings().DB_STATEMENT_TIMEOUT_MS)
+        engine.dispose()
 
 
 def lock_users(connection: Connection) -> None:
@@ -72,9 +92,15 @@ def impatient_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
         yield client
     engine.dispose()
 {%- endif %}
+{%- if cookiecutter.database == "postgresql" %}
+
+
+@pytest.mark.usefixtures("engine", "short_statement_timeout")
+{%- else %}
 
 
 @pytest.mark.usefixtures("engine")
+{%- endif %}
 def test_a_write_to_a_locked_table_is_a_503_once_the_lock_wait_is_over(
     impatient_client: TestClient,
 ) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.core.config import Settings, get_settings
 from app.core.errors import Forbidden, InvalidToken, NotAuthenticated, UserInactive
 from app.core.tokens import read_access_token
-from app.db.session import Transactions, get_db, get_engine, get_transactions
+from app.db.session import Transactions, get_db, get_engine, get_reads, get_transactions
 from app.models.mixins import parse_id, utcnow
 from app.models.user import User
 from app.repositories.users import UserRepository
@@ -17,6 +17,7 @@ from app.repositories.users import UserRepository
 # scope="function": the session commits before the response is sent, not after it.
 SessionDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
 TransactionsDep = Annotated[Transactions, Depends(get_transactions)]
+ReadsDep = Annotated[Transactions, Depends(get_reads)]
 
 
 # FastAPI runs a plain `def` dependency in its thread pool; these are async so that resolving
@@ -49,10 +50,10 @@ bearer_token = OAuth2PasswordBearer(
 BearerTokenDep = Annotated[str | None, Depends(bearer_token)]
 
 
-async def current_user(
-    token: BearerTokenDep, users: UserRepositoryDep, settings: SettingsDep
-) -> User:
+async def current_user(token: BearerTokenDep, reads: ReadsDep, settings: SettingsDep) -> User:
     """The user the access token names, loaded afresh with its session, in one query.
+
+    The connection is back in the pool before the route runs: a request never holds two.
 
     A deactivated account, and a session that ended (logout, a reused refresh token, a
     password change), stop their access tokens at once, not when they expire.
@@ -64,7 +65,10 @@ async def current_user(
         user_id = parse_id(claims.subject)
     except ValueError as error:
         raise InvalidToken from error
-    found = await users.get_with_session(user_id, claims.session_id, now=utcnow())
+    async with reads() as session:
+        found = await UserRepository(session).get_with_session(
+            user_id, claims.session_id, now=utcnow()
+        )
     if found is None:
         raise InvalidToken
     user, session_is_live = found

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings, get_settings
 from app.core.errors import Forbidden, InvalidToken, NotAuthenticated, UserInactive
 from app.core.tokens import read_access_token
-from app.db.session import Transactions, get_db, get_engine, get_transactions
+from app.db.session import Transactions, get_db, get_engine, get_reads, get_transactions
 from app.models.mixins import parse_id, utcnow
 from app.models.user import User
 from app.repositories.users import UserRepository
@@ -18,6 +18,7 @@ from app.repositories.users import UserRepository
 # scope="function": the session commits before the response is sent, not after it.
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 TransactionsDep = Annotated[Transactions, Depends(get_transactions)]
+ReadsDep = Annotated[Transactions, Depends(get_reads)]
 
 
 # FastAPI runs a plain `def` dependency in its thread pool; these are async so that resolving
@@ -50,8 +51,10 @@ bearer_token = OAuth2PasswordBearer(
 BearerTokenDep = Annotated[str | None, Depends(bearer_token)]
 
 
-def current_user(token: BearerTokenDep, users: UserRepositoryDep, settings: SettingsDep) -> User:
+def current_user(token: BearerTokenDep, reads: ReadsDep, settings: SettingsDep) -> User:
     """The user the access token names, loaded afresh with its session, in one query.
+
+    The connection is back in the pool before the route runs: a request never holds two.
 
     A deactivated account, and a session that ended (logout, a reused refresh token, a
     password change), stop their access tokens at once, not when they expire.
@@ -63,7 +66,8 @@ def current_user(token: BearerTokenDep, users: UserRepositoryDep, settings: Sett
         user_id = parse_id(claims.subject)
     except ValueError as error:
         raise InvalidToken from error
-    found = users.get_with_session(user_id, claims.session_id, now=utcnow())
+    with reads() as session:
+        found = UserRepository(session).get_with_session(user_id, claims.session_id, now=utcnow())
     if found is None:
         raise InvalidToken
     user, session_is_live = found

@@ -1,8 +1,12 @@
-"""PostgreSQL connections that give up in bounded time: connecting, statements, silent peers."""
+"""PostgreSQL connections that wait a bounded time, and are replaced once the server closes them."""
 
+import select
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from app.core.config import Settings
 
@@ -22,16 +26,45 @@ def connect_args(settings: Settings) -> dict[str, Any]:
     }
 
 
-def limit_statement_time(engine: Engine, *, timeout_ms: int) -> None:
-    """Cancel any statement that runs longer than `timeout_ms`, in every transaction.
+def replace_dropped_connections(engine: Engine) -> None:
+    """Give out no pooled connection that the server has closed, at the cost of one poll(2).
 
-    `SET LOCAL` lasts one transaction, so it also works behind PgBouncer in transaction mode,
-    which refuses the startup `options` parameter and does not keep session-level `SET`s. An
-    async engine passes its `sync_engine`.
+    An idle connection receives nothing, unless the server ends it (a restart, a failover,
+    `pg_terminate_backend`): then its socket turns readable, with the server's last message or
+    the end of the stream. Such a connection is discarded at checkout and the pool hands out
+    another one, so a restarted server costs no request an error, as a pre-ping would, without
+    a pre-ping's round trip. A peer that vanished without a word is caught by the TCP timeouts
+    of `connect_args`. An async engine passes its `sync_engine`.
     """
-    if timeout_ms <= 0:
-        return
 
-    @event.listens_for(engine, "begin")
-    def _set_statement_timeout(connection: Connection) -> None:
-        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+    @event.listens_for(engine, "checkout")
+    def _discard_if_closed(
+        _dbapi: DBAPIConnection, record: ConnectionPoolEntry, _proxy: Any
+    ) -> None:
+        connection = record.driver_connection
+        if connection is None or connection.closed or _has_input(connection.pgconn.socket):
+            raise DisconnectionError("The server closed the connection")
+
+
+def _has_input(socket: int) -> bool:
+    poller = select.poll()
+    poller.register(socket, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def bound_statement_time(connection: Connection, *, timeout_ms: int) -> None:
+    """Cancel the statements of this role in this database that run longer than `timeout_ms`.
+
+    A default of the role in the database (`ALTER ROLE ... IN DATABASE ... SET`), which every
+    new session starts with: no round trip per request or per connection, and it holds behind
+    PgBouncer in transaction mode, which passes no startup `options` on and keeps no session's
+    `SET`. The migrations set it from `DB_STATEMENT_TIMEOUT_MS` each time they run (0 removes
+    it); sessions already open keep the value they started with until they are replaced.
+    """
+    database = connection.exec_driver_sql("SELECT current_database()").scalar_one()
+    quoted = connection.dialect.identifier_preparer.quote(database)
+    role_in_database = f"ALTER ROLE CURRENT_USER IN DATABASE {quoted}"
+    if timeout_ms > 0:
+        connection.exec_driver_sql(f"{role_in_database} SET statement_timeout = {int(timeout_ms)}")
+    else:
+        connection.exec_driver_sql(f"{role_in_database} RESET statement_timeout")

@@ -41,7 +41,6 @@ def create_engine_from_settings(settings: Settings) -> AsyncEngine:
         return _create_sqlite_engine(settings)
     engine = create_async_engine(
         settings.DATABASE_URL,
-        pool_pre_ping=True,
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
         pool_timeout=settings.DB_POOL_TIMEOUT,
@@ -50,7 +49,7 @@ def create_engine_from_settings(settings: Settings) -> AsyncEngine:
         hide_parameters=True,
         connect_args=postgresql.connect_args(settings),
     )
-    postgresql.limit_statement_time(engine.sync_engine, timeout_ms=settings.DB_STATEMENT_TIMEOUT_MS)
+    postgresql.replace_dropped_connections(engine.sync_engine)
     return engine
 {%- else %}
     return _create_sqlite_engine(settings)
@@ -59,7 +58,7 @@ def create_engine_from_settings(settings: Settings) -> AsyncEngine:
 
 def _create_sqlite_engine(settings: Settings) -> AsyncEngine:
     """A SQLite engine, with the pragmas and the transaction recipe SQLite needs."""
-    engine = create_async_engine(settings.DATABASE_URL, pool_pre_ping=True, hide_parameters=True)
+    engine = create_async_engine(settings.DATABASE_URL, hide_parameters=True)
     sqlite.create_private_file(engine.sync_engine)
     sqlite.use_explicit_transactions(engine.sync_engine)
     sqlite.configure_connections(engine.sync_engine, busy_timeout_ms=settings.DB_BUSY_TIMEOUT_MS)
@@ -75,6 +74,25 @@ def get_engine() -> AsyncEngine:
     ends.
     """
     return create_engine_from_settings(get_settings())
+
+
+def get_read_engine() -> AsyncEngine:
+    """The process-wide engine, set up for work that only reads; it shares the engine's pool."""
+    return _read_only(get_engine())
+
+
+@lru_cache(maxsize=4)
+def _read_only(engine: AsyncEngine) -> AsyncEngine:
+{%- if cookiecutter.database == "postgresql" %}
+    # On PostgreSQL each statement runs on its own (autocommit): a read costs no BEGIN and no
+    # COMMIT round trip, and one statement sees one consistent snapshot anyway. On SQLite a read
+    # transaction waits for no writer.
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+{%- else %}
+    # A read transaction waits for no writer.
+{%- endif %}
+    return engine.execution_options(**{sqlite.READ_ONLY: True})
 
 
 async def end_session(session: AsyncSession, *, commit: bool) -> None:
@@ -114,6 +132,15 @@ Transactions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 async def get_transactions() -> Transactions:
     """FastAPI dependency: a factory of short transactions, each with a session of its own."""
     return partial(session_scope, get_engine())
+
+
+async def get_reads() -> Transactions:
+    """FastAPI dependency: a factory of sessions that only read (`get_read_engine`).
+
+    `async with reads() as session: ...` holds a connection for the block only. Work whose reads
+    must agree with each other, or that writes, uses a transaction (`get_db`, `get_transactions`).
+    """
+    return partial(session_scope, get_read_engine())
 
 
 async def get_db() -> AsyncIterator[AsyncSession]:

@@ -41,7 +41,6 @@ def create_engine_from_settings(settings: Settings) -> Engine:
         return _create_sqlite_engine(settings)
     engine = create_engine(
         settings.DATABASE_URL,
-        pool_pre_ping=True,
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
         pool_timeout=settings.DB_POOL_TIMEOUT,
@@ -50,7 +49,7 @@ def create_engine_from_settings(settings: Settings) -> Engine:
         hide_parameters=True,
         connect_args=postgresql.connect_args(settings),
     )
-    postgresql.limit_statement_time(engine, timeout_ms=settings.DB_STATEMENT_TIMEOUT_MS)
+    postgresql.replace_dropped_connections(engine)
     return engine
 {%- else %}
     return _create_sqlite_engine(settings)
@@ -61,7 +60,6 @@ def _create_sqlite_engine(settings: Settings) -> Engine:
     """A SQLite engine, with the pragmas and the transaction recipe SQLite needs."""
     engine = create_engine(
         settings.DATABASE_URL,
-        pool_pre_ping=True,
         hide_parameters=True,
         # A request's session is used by the route's worker thread and ended by another one
         # (never by two at once), so connections must not be tied to one thread.
@@ -77,6 +75,25 @@ def _create_sqlite_engine(settings: Settings) -> Engine:
 def get_engine() -> Engine:
     """Return the process-wide engine, created on first use."""
     return create_engine_from_settings(get_settings())
+
+
+def get_read_engine() -> Engine:
+    """The process-wide engine, set up for work that only reads; it shares the engine's pool."""
+    return _read_only(get_engine())
+
+
+@lru_cache(maxsize=4)
+def _read_only(engine: Engine) -> Engine:
+{%- if cookiecutter.database == "postgresql" %}
+    # On PostgreSQL each statement runs on its own (autocommit): a read costs no BEGIN and no
+    # COMMIT round trip, and one statement sees one consistent snapshot anyway. On SQLite a read
+    # transaction waits for no writer.
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+{%- else %}
+    # A read transaction waits for no writer.
+{%- endif %}
+    return engine.execution_options(**{sqlite.READ_ONLY: True})
 
 
 def end_session(session: Session, *, commit: bool) -> None:
@@ -110,6 +127,15 @@ Transactions = Callable[[], AbstractContextManager[Session]]
 async def get_transactions() -> Transactions:
     """FastAPI dependency: a factory of short transactions, each with a session of its own."""
     return partial(session_scope, get_engine())
+
+
+async def get_reads() -> Transactions:
+    """FastAPI dependency: a factory of sessions that only read (`get_read_engine`).
+
+    `with reads() as session: ...` holds a connection for the block only. Work whose reads
+    must agree with each other, or that writes, uses a transaction (`get_db`, `get_transactions`).
+    """
+    return partial(session_scope, get_read_engine())
 
 
 async def get_db() -> AsyncIterator[Session]:

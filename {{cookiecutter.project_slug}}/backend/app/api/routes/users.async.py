@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response, status
 
-from app.api.deps import CurrentUserDep, SuperuserDep, UserRepositoryDep
+from app.api.deps import CurrentUserDep, ReadsDep, SuperuserDep, UserRepositoryDep
 from app.api.errors import error_responses
 from app.api.params import IdPath
 from app.api.responses import json_response
@@ -17,6 +17,7 @@ from app.core.errors import (
 )
 from app.core.security import hash_password, in_hashing_thread
 from app.core.security_log import security_log
+from app.repositories.users import UserRepository
 from app.schemas.user import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -49,14 +50,17 @@ async def read_me(caller: CurrentUserDep) -> Response:
     response_model=UserRead,
     responses=error_responses(*AUTHENTICATION_ERRORS, UserNotFound),
 )
-async def get_user(user_id: IdPath, caller: CurrentUserDep, users: UserRepositoryDep) -> Response:
+async def get_user(user_id: IdPath, caller: CurrentUserDep, reads: ReadsDep) -> Response:
     """One user: the caller, or anyone for a superuser.
 
     Another user's id gets the same 404 as an id nobody has, so ids reveal nothing.
     """
     if user_id == caller.id:
         return json_response(UserRead.model_validate(caller))
-    user = await users.get_by_id(user_id) if caller.is_superuser else None
+    user = None
+    if caller.is_superuser:
+        async with reads() as session:
+            user = await UserRepository(session).get_by_id(user_id)
     if user is None:
         raise UserNotFound
     return json_response(UserRead.model_validate(user))
