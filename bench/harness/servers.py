@@ -32,25 +32,44 @@ def run_command(
     what: str,
     log_path: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command to completion; raise BenchError (with its output) when it fails."""
-    try:
-        result = subprocess.run(
-            [str(arg) for arg in args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as error:
-        raise BenchError(f"{what}: still running after {timeout:.0f} s") from error
+    """Run a command to completion; raise BenchError (with its output) when it fails.
+
+    The command runs in a process group of its own, killed whole when it times out or when the
+    run is interrupted (Ctrl-C, SIGTERM): what it spawned (pip, ensurepip, uv, a build) stops
+    with it instead of writing into a temporary directory being removed.
+    """
+    command = [str(arg) for arg in args]
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as error:
+            kill_group(process)
+            raise BenchError(f"{what}: still running after {timeout:.0f} s") from error
+        except BaseException:
+            kill_group(process)
+            raise
+    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     if log_path is not None:
         log_path.write_text(result.stdout + result.stderr, encoding="utf-8")
     if result.returncode != 0:
         tail = (result.stdout + result.stderr)[-3000:]
         raise BenchError(f"{what}: exit status {result.returncode}\n{tail}")
     return result
+
+
+def kill_group(process: subprocess.Popen[str]) -> None:
+    """SIGKILL a process started in a session of its own, and everything in its group."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 @dataclass
