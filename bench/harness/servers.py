@@ -80,8 +80,10 @@ class Server:
     log_path: Path
     cold_start_s: float = 0.0
     stopped: bool = False
-    # Authorization header value for the project's protected endpoints; the reference has none.
+    # Authorization header value for the server's protected endpoints (GET /users/me; the
+    # projects' lookup too): its own login's token, or for the bench's own apps a project's.
     bearer: str | None = None
+    prefix: str = ""  # where its API lives: "" for this template's, "/api/v1" for FSFT's
 
     @property
     def base_url(self) -> str:
@@ -118,10 +120,10 @@ def free_port() -> int:
         return port
 
 
-def health_status(port: int) -> int | None:
-    """The status of GET /health, or None when nothing answers yet."""
+def health_status(port: int, path: str = "/health") -> int | None:
+    """The status of the health check, or None when nothing answers yet."""
     try:
-        return http_request(port, "GET", "/health", timeout=2.0)[0]
+        return http_request(port, "GET", path, timeout=2.0)[0]
     except OSError:
         return None
 
@@ -133,8 +135,10 @@ def start_server(
     cwd: Path,
     env: dict[str, str],
     stack: contextlib.ExitStack,
+    health: str = "/health",
+    prefix: str = "",
 ) -> Server:
-    """Start a server, wait for its first 200 on /health; the time taken is its cold start."""
+    """Start a server, wait for its first 200 on `health`; the time taken is its cold start."""
     port = free_port()
     log_path = RAW_DIR / f"server-{label}.log"
     log_file = stack.enter_context(log_path.open("wb"))
@@ -144,7 +148,7 @@ def start_server(
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
     )
-    server = Server(label=label, process=process, port=port, log_path=log_path)
+    server = Server(label=label, process=process, port=port, log_path=log_path, prefix=prefix)
     stack.callback(stop_server, server)
     deadline = started + SERVER_START_TIMEOUT_S
     while time.perf_counter() < deadline:
@@ -152,11 +156,11 @@ def start_server(
             raise BenchError(
                 f"{label}: the server exited ({process.returncode})\n{log_tail(server)}"
             )
-        if health_status(port) == 200:
+        if health_status(port, health) == 200:
             server.cold_start_s = time.perf_counter() - started
             return server
         time.sleep(0.005)
-    raise BenchError(f"{label}: no 200 on /health within {SERVER_START_TIMEOUT_S:.0f} s")
+    raise BenchError(f"{label}: no 200 on {health} within {SERVER_START_TIMEOUT_S:.0f} s")
 
 
 def log_tail(server: Server) -> str:
