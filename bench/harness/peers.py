@@ -9,8 +9,8 @@ The peer full-stack-fastapi-template (FSFT) is set up outside this repository. I
 from the checkout PEER_FSFT (or --peer-fsft) names, never from this repository. Its backend/ is
 copied into the run's temporary directory (so that nothing is written into the checkout and its
 `../.env` is not read: every setting comes from the environment given here), with a virtualenv
-of its own next to it: uv pip-installed from PyPI, then `uv pip install -r pyproject.toml`, the
-one download of a run. It gets a database of its own, migrated by its Alembic, with the
+of its own next to it: uv pip-installed from PyPI, then `uv pip install -r pyproject.toml`: the
+only downloads of a run. It gets a database of its own, migrated by its Alembic, with the
 superuser its `app/initial_data.py` creates, and is served by its own uvicorn, one worker, no
 access log, warnings only (it configures no logging itself, so uvicorn's flags hold).
 """
