@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .config import (
     BASELINE_SUFFIX,
+    BENCH_CONNECTIONS,
     BENCH_DIR,
     FLOOD_ADDRESS_LIMIT,
     FSFT,
@@ -21,6 +22,8 @@ from .config import (
     GET_USER_PLAIN,
     LOGIN_FLOOD,
     PASSWORD,
+    POOL_KEPT,
+    POOL_OVERFLOW,
     POST_TOKEN,
     POST_USER,
     REFERENCE,
@@ -34,6 +37,7 @@ from .config import (
 )
 from .databases import (
     UserRow,
+    connections_in_use,
     copy_database,
     create_database,
     drop_database,
@@ -65,7 +69,7 @@ from .projects import (
     token_env,
 )
 from .results import Outcome, ServerResult
-from .servers import Server, start_server, stop_server
+from .servers import Server, log_tail, start_server, stop_server
 from .suites import run_suites, run_template_suite
 
 # The GET loads of a round, in this order; in each group, every server in turn. The reference's
@@ -186,7 +190,10 @@ def warm_up(settings: Settings, served: Served) -> None:
             count=WARMUP_REQUESTS,
         )
         if run.errors:
-            raise BenchError(f"{served.label}: {run.errors} failed requests of {spec.name}")
+            raise BenchError(
+                f"{served.label}: {run.errors} failed requests of {spec.name} (its log: "
+                f"{served.server.log_path})\n{log_tail(served.server)[-1000:]}"
+            )
 
 
 def post_specs(settings: Settings, label: str, user: UserRow) -> list[LoadSpec]:
@@ -224,9 +231,38 @@ def prepare_database(project: Path, database: str, users: list[UserRow], stack: 
     load_users(database, users)
 
 
+def check_connections(settings: Settings) -> None:
+    """Fail now, not in the middle of a load, when PostgreSQL cannot take the run's servers.
+
+    Every server keeps its pool open while the others are loaded, and the one under load may
+    open more (see POOL_KEPT): with the peers and a baseline that comes near PostgreSQL's default
+    max_connections (100), and anything else connected to the same server (another benchmark, a
+    test run) can push the run past it: "too many clients" in the middle of a load.
+    """
+    if settings.only == LOGIN_FLOOD:
+        needed = POOL_KEPT["project"] + BENCH_CONNECTIONS
+    else:
+        projects = len(settings.modes)
+        if settings.baseline is not None:
+            projects += len([mode for mode in settings.baseline_modes if mode in settings.modes])
+        needed = POOL_KEPT["reference"] + projects * POOL_KEPT["project"]
+        needed += len(settings.modes) * POOL_KEPT["tutorial"] + POOL_OVERFLOW + BENCH_CONNECTIONS
+        if settings.peer_fsft is not None:
+            needed += POOL_KEPT["fsft"]
+    limit, used = connections_in_use()
+    log(f"PostgreSQL: up to {needed} connections for this run; {used} of {limit} in use now")
+    if used + needed > limit:
+        raise BenchError(
+            f"PostgreSQL allows {limit} connections, {used} are in use by other clients and this "
+            f"run may hold up to {needed}: stop what holds them (pg_stat_activity says which) "
+            "or raise max_connections"
+        )
+
+
 def run_benchmark(settings: Settings, stack: ExitStack, outcome: Outcome) -> None:
     workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
     log(f"modes: {', '.join(settings.modes)}; rows: {settings.rows}; load: {settings.generator}")
+    check_connections(settings)
 
     users = make_users(settings.rows)
     # The superuser reads every user; users[1] reads its own record during the flood; users[2]

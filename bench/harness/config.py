@@ -89,6 +89,13 @@ FSFT_API = "/api/v1"
 FSFT_HEALTH = "/api/v1/utils/health-check/"
 FSFT_DATABASE = "bench_fsft"
 FSFT_SUPERUSER = "admin@bench.example.com"
+# PostgreSQL connections the servers of a run may hold at once: the pools every idle server
+# keeps open, plus the overflow of the one under load (the tutorial apps and FSFT open up to 10
+# more under load, SQLAlchemy's default max_overflow, and close them as they come back), plus
+# the bench's own. Checked against max_connections before anything is baked.
+POOL_KEPT = {"reference": 15, "project": 10, "tutorial": 10, "fsft": 5}
+POOL_OVERFLOW = 10
+BENCH_CONNECTIONS = 2
 # Peers and baseline projects are warmed up with this many requests of each GET they serve
 # before the rounds (the reference and the projects are warmed up by the memory phase).
 WARMUP_REQUESTS = 2000

@@ -103,6 +103,16 @@ def load_users(database: str, users: list[UserRow]) -> None:
         connection.execute("ANALYZE users")
 
 
+def connections_in_use() -> tuple[int, int]:
+    """PostgreSQL's max_connections, and the client sessions open now (this one excepted)."""
+    with connect() as connection:
+        limit = connection.execute("SHOW max_connections").fetchone()
+        used = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+        ).fetchone()
+    return int(str(limit[0] if limit else 0)), int(str(used[0] if used else 1)) - 1
+
+
 def sessions_opened(database: str) -> int:
     """Sessions ever established to `database` (pg_stat_database.sessions, PostgreSQL 14+)."""
     with connect() as connection:

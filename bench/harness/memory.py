@@ -21,7 +21,7 @@ from .config import (
 )
 from .load import get_user_factory, python_load, signup_body
 from .results import BurstResult, ServerResult
-from .servers import Server, http_request, serving_pid
+from .servers import Server, http_request, log_tail, serving_pid
 
 HEALTH_POLL_TIMEOUT_S = 5.0  # a poll that takes longer counts as failed, at this latency
 
@@ -74,7 +74,10 @@ def measure_memory(
     )
     result.rss_second_kib = rss_kib(pid)
     if first.errors or second.errors:
-        raise BenchError(f"{server.label}: {first.errors + second.errors} failed requests")
+        raise BenchError(
+            f"{server.label}: {first.errors + second.errors} failed requests (its log: "
+            f"{server.log_path})\n{log_tail(server)[-1000:]}"
+        )
 
 
 class _Sampler(threading.Thread):
