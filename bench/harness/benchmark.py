@@ -41,6 +41,7 @@ from .databases import (
     copy_database,
     create_database,
     drop_database,
+    hold_server,
     load_users,
     make_users,
     sessions_opened,
@@ -250,6 +251,7 @@ def check_connections(settings: Settings) -> None:
         if settings.peer_fsft is not None:
             needed += POOL_KEPT["fsft"]
     limit, used = connections_in_use()
+    used -= 1  # the run's own lock (hold_server), counted in BENCH_CONNECTIONS
     log(f"PostgreSQL: up to {needed} connections for this run; {used} of {limit} in use now")
     if used + needed > limit:
         raise BenchError(
@@ -262,6 +264,7 @@ def check_connections(settings: Settings) -> None:
 def run_benchmark(settings: Settings, stack: ExitStack, outcome: Outcome) -> None:
     workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
     log(f"modes: {', '.join(settings.modes)}; rows: {settings.rows}; load: {settings.generator}")
+    hold_server(stack)
     check_connections(settings)
 
     users = make_users(settings.rows)

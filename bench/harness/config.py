@@ -95,7 +95,7 @@ FSFT_SUPERUSER = "admin@bench.example.com"
 # the bench's own. Checked against max_connections before anything is baked.
 POOL_KEPT = {"reference": 15, "project": 10, "tutorial": 10, "fsft": 5}
 POOL_OVERFLOW = 10
-BENCH_CONNECTIONS = 2
+BENCH_CONNECTIONS = 3  # the lock (databases.hold_server), a check, a copy
 # Peers and baseline projects are warmed up with this many requests of each GET they serve
 # before the rounds (the reference and the projects are warmed up by the memory phase).
 WARMUP_REQUESTS = 2000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from typing import NamedTuple
@@ -10,9 +11,10 @@ import psycopg
 from argon2 import PasswordHasher
 from psycopg import sql
 
-from .config import HOST, MAINTENANCE_DB, PASSWORD, PG_SERVER, log
+from .config import HOST, MAINTENANCE_DB, PASSWORD, PG_SERVER, BenchError, log
 
 FIRST_CREATED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+BENCH_LOCK_KEY = 0x62656E6368  # "bench": held by the run that uses the server (hold_server)
 
 
 class UserRow(NamedTuple):
@@ -101,6 +103,22 @@ def load_users(database: str, users: list[UserRow]) -> None:
             for user in users:
                 copy.write_row(user)
         connection.execute("ANALYZE users")
+
+
+def hold_server(stack: contextlib.ExitStack) -> None:
+    """Take the PostgreSQL server for this run: a session-level advisory lock, held to the end.
+
+    Every run uses the same database names: a second run's set-up and clean-up would drop the
+    first's databases under its servers. It stops here instead.
+    """
+    connection = connect()
+    stack.callback(connection.close)
+    row = connection.execute("SELECT pg_try_advisory_lock(%s)", (BENCH_LOCK_KEY,)).fetchone()
+    if not row or not row[0]:
+        raise BenchError(
+            "another benchmark run is using this PostgreSQL server (the same database names): "
+            "wait for it to end"
+        )
 
 
 def connections_in_use() -> tuple[int, int]:
