@@ -1,14 +1,18 @@
-"""Benchmark the baked projects against a bare reference app; write bench/RESULTS.md.
+"""Benchmark the baked projects against their peers; write bench/RESULTS.md.
 
 Run from the template's root with its virtualenv (`make bench` does this):
 
-    .venv/bin/python bench/run.py [--with-template-suite] [--duration 10] [--rounds 3] ...
+    PEER_FSFT=/path/to/full-stack-fastapi-template .venv/bin/python bench/run.py \
+        [--baseline-template /path/to/another/checkout] [--with-template-suite] [--rounds 3] ...
 
 Bakes one PostgreSQL project per `sqlalchemy_mode` of cookiecutter.json (or a single "sync"
 project when the template has no such choice), gives each a fresh database with the same rows,
-serves each with uvicorn (one worker) next to `bench/reference_app.py`, and drives them over
-HTTP on 127.0.0.1 with wrk (or, without wrk, a Python load generator); the projects' requests
-carry a bearer token. Then a burst of concurrent sign-ups on each project's worker, a flood of
+serves each with uvicorn (one worker) next to its peers: the raw app `bench/reference_app.py`,
+the tutorial-style apps `bench/tutorial_app_<mode>.py`, full-stack-fastapi-template's backend
+when PEER_FSFT (or --peer-fsft) names a checkout of it, and the projects of the baseline
+template (--baseline-template). It drives them over HTTP on 127.0.0.1 with wrk (or, without
+wrk, a Python load generator), in rounds; the requests carry a bearer token. Then a burst of
+concurrent sign-ups on each project's worker, its POSTs (sign-ups, logins), a flood of
 unknown-email logins on each (`--only login-flood` runs that alone), the baked projects' own
 test suites (PostgreSQL and SQLite, cold and warm), and optionally the template's `make test`.
 Every server, database and temporary directory it creates is removed on exit, error or not.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
 import signal
 import sys
@@ -41,6 +46,7 @@ from harness.config import (
     Settings,
     log,
 )
+from harness.peers import fsft_backend
 from harness.projects import template_modes, template_revision
 from harness.report import load_average, report
 from harness.results import Outcome
@@ -48,7 +54,7 @@ from harness.results import Outcome
 
 def parse_args(argv: Sequence[str] | None) -> Settings:
     parser = argparse.ArgumentParser(
-        description="Benchmark the baked projects against a bare reference app.",
+        description="Benchmark the baked projects against their peers.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per GET run")
@@ -99,6 +105,21 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     parser.add_argument(
         "--template", type=Path, default=ROOT, help="the Cookiecutter template to bake"
     )
+    parser.add_argument(
+        "--peer-fsft",
+        type=Path,
+        default=os.environ.get("PEER_FSFT") or None,
+        help="a checkout of full-stack-fastapi-template (or its backend/): its GET "
+        "/api/v1/users/me is loaded next to the others (default: $PEER_FSFT; without it, "
+        "the FSFT row is skipped)",
+    )
+    parser.add_argument(
+        "--baseline-template",
+        type=Path,
+        help="another checkout of this template (such as `git worktree add /tmp/base <commit>`): "
+        "its projects are served as <mode>@base in the same rounds, and each project's req/s "
+        "is compared with its own",
+    )
     args = parser.parse_args(argv)
 
     generator: str = args.load_generator
@@ -120,6 +141,21 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     results: Path = args.results or (
         BENCH_DIR / "RESULTS.md" if only is None else RAW_DIR.parent / f"RESULTS-{only}.md"
     )
+    peer_fsft: Path | None = None if only is not None else args.peer_fsft
+    if peer_fsft is not None:
+        try:
+            fsft_backend(peer_fsft)
+        except BenchError as error:
+            parser.error(str(error))
+    baseline: Path | None = args.baseline_template
+    baseline_modes: list[str] = []
+    baseline_mode_is_choice = False
+    if baseline is not None:
+        if only is not None:
+            parser.error(f"--only {only} runs that part alone: no --baseline-template")
+        if not (baseline / "cookiecutter.json").is_file():
+            parser.error(f"--baseline-template: no cookiecutter.json in {baseline}")
+        baseline_modes, baseline_mode_is_choice = template_modes(baseline)
     modes, mode_is_choice = template_modes(args.template)
     return Settings(
         template=args.template,
@@ -141,6 +177,10 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         with_suites=not args.skip_suites and only is None,
         with_template_suite=args.with_template_suite,
         results_path=results,
+        peer_fsft=peer_fsft,
+        baseline=baseline,
+        baseline_modes=baseline_modes,
+        baseline_mode_is_choice=baseline_mode_is_choice,
     )
 
 

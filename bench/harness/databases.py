@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from typing import NamedTuple
@@ -10,9 +11,10 @@ import psycopg
 from argon2 import PasswordHasher
 from psycopg import sql
 
-from .config import HOST, MAINTENANCE_DB, PASSWORD, PG_SERVER, log
+from .config import HOST, MAINTENANCE_DB, PASSWORD, PG_SERVER, BenchError, log
 
 FIRST_CREATED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+BENCH_LOCK_KEY = 0x62656E6368  # "bench": held by the run that uses the server (hold_server)
 
 
 class UserRow(NamedTuple):
@@ -37,6 +39,23 @@ def create_database(name: str) -> None:
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def copy_database(source: str, name: str) -> None:
+    """A new database `name`, a copy of `source` (schema, rows, statistics).
+
+    PostgreSQL copies a template database only while nobody is connected to it: copy before
+    any server opens `source`.
+    """
+    with connect() as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        connection.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(source)
+            )
+        )
 
 
 def drop_database(name: str) -> None:
@@ -84,6 +103,32 @@ def load_users(database: str, users: list[UserRow]) -> None:
             for user in users:
                 copy.write_row(user)
         connection.execute("ANALYZE users")
+
+
+def hold_server(stack: contextlib.ExitStack) -> None:
+    """Take the PostgreSQL server for this run: a session-level advisory lock, held to the end.
+
+    Every run uses the same database names: a second run's set-up and clean-up would drop the
+    first's databases under its servers. It stops here instead.
+    """
+    connection = connect()
+    stack.callback(connection.close)
+    row = connection.execute("SELECT pg_try_advisory_lock(%s)", (BENCH_LOCK_KEY,)).fetchone()
+    if not row or not row[0]:
+        raise BenchError(
+            "another benchmark run is using this PostgreSQL server (the same database names): "
+            "wait for it to end"
+        )
+
+
+def connections_in_use() -> tuple[int, int]:
+    """PostgreSQL's max_connections, and the client sessions open now (this one excepted)."""
+    with connect() as connection:
+        limit = connection.execute("SHOW max_connections").fetchone()
+        used = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+        ).fetchone()
+    return int(str(limit[0] if limit else 0)), int(str(used[0] if used else 1)) - 1
 
 
 def sessions_opened(database: str) -> int:

@@ -7,6 +7,7 @@ import json
 import math
 import re
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +130,9 @@ async def _python_load(
     count: int | None,
 ) -> LoadResult:
     limits = httpx2.Limits(max_connections=connections, max_keepalive_connections=connections)
+    # A body is JSON unless the run's headers say otherwise (the login form).
+    typed = any(name.lower() == "content-type" for name in headers)
+    body_headers = None if typed else {"Content-Type": "application/json"}
     latencies: list[float] = []
     successes = 0
     errors = 0
@@ -145,7 +149,7 @@ async def _python_load(
             while (count is None or issued < count) and time.perf_counter() < deadline:
                 method, path, body = factory(issued)
                 issued += 1
-                extra = {"Content-Type": "application/json"} if body is not None else None
+                extra = body_headers if body is not None else None
                 sent = time.perf_counter()
                 try:
                     response = await client.request(method, path, content=body, headers=extra)
@@ -210,6 +214,18 @@ def signup_body(email: str, password: str) -> bytes:
 def post_user_factory(prefix: str) -> RequestFactory:
     def factory(index: int) -> tuple[str, str, bytes | None]:
         return "POST", "/users", signup_body(f"{prefix}-{index}@example.com", f"{PASSWORD}-{index}")
+
+    return factory
+
+
+def post_token_factory(email: str, password: str) -> RequestFactory:
+    """The same login every time: the OAuth2 password grant, as a form."""
+    form = urllib.parse.urlencode(
+        {"grant_type": "password", "username": email, "password": password}
+    ).encode()
+
+    def factory(_index: int) -> tuple[str, str, bytes | None]:
+        return "POST", "/auth/token", form
 
     return factory
 

@@ -21,7 +21,7 @@ from .config import (
 )
 from .load import get_user_factory, python_load, signup_body
 from .results import BurstResult, ServerResult
-from .servers import Server, http_request, serving_pid
+from .servers import Server, http_request, log_tail, serving_pid
 
 HEALTH_POLL_TIMEOUT_S = 5.0  # a poll that takes longer counts as failed, at this latency
 
@@ -48,15 +48,21 @@ def reset_peak_rss(pid: int) -> bool:
 
 
 def measure_memory(
-    settings: Settings, server: Server, result: ServerResult, ids: list[str]
+    settings: Settings,
+    server: Server,
+    result: ServerResult,
+    ids: list[str],
+    headers: dict[str, str],
 ) -> None:
-    """RSS of the serving process after N and after 2N GET /users/{id} (an exact count)."""
+    """RSS of the serving process after N and after 2N GET /users/{id} (an exact count).
+
+    `headers`: the lookup's (the projects' bearer token; none for the reference's plain lookup).
+    """
     pid = serving_pid(server)
     result.rss_start_kib = rss_kib(pid)
     count = settings.memory_requests
     log(f"{server.label}: {count:,} + {count:,} GET /users/{{id}} (memory)")
     users = get_user_factory(ids)
-    headers = server.auth_headers
     first = python_load(server.base_url, users, settings.connections, headers=headers, count=count)
     result.rss_first_kib = rss_kib(pid)
     second = python_load(
@@ -68,7 +74,10 @@ def measure_memory(
     )
     result.rss_second_kib = rss_kib(pid)
     if first.errors or second.errors:
-        raise BenchError(f"{server.label}: {first.errors + second.errors} failed requests")
+        raise BenchError(
+            f"{server.label}: {first.errors + second.errors} failed requests (its log: "
+            f"{server.log_path})\n{log_tail(server)[-1000:]}"
+        )
 
 
 class _Sampler(threading.Thread):

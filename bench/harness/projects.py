@@ -7,6 +7,8 @@ import os
 import urllib.parse
 from pathlib import Path
 
+import jwt
+
 from .config import (
     ACCESS_TOKEN_MINUTES,
     BAKE_TIMEOUT_S,
@@ -16,7 +18,6 @@ from .config import (
     SECRET_KEY,
     VENV_BIN,
     BenchError,
-    Settings,
 )
 from .databases import UserRow, sqlalchemy_url
 from .servers import Server, http_request, run_command
@@ -88,11 +89,12 @@ def template_revision(template: Path) -> str:
     return f"{commit}, " + ("files outside bench/ changed" if changes else "as committed")
 
 
-def bake(settings: Settings, workdir: Path, label: str, answers: dict[str, str]) -> Path:
+def bake(template: Path, workdir: Path, label: str, answers: dict[str, str]) -> Path:
+    """Bake `template` (this one, or the baseline) with `answers` into a directory of its own."""
     output = workdir / f"bake-{label}"
     extra = [f"{key}={value}" for key, value in answers.items()]
     run_command(
-        [VENV_BIN / "cookiecutter", "--no-input", "-o", output, settings.template, *extra],
+        [VENV_BIN / "cookiecutter", "--no-input", "-o", output, template, *extra],
         cwd=workdir,
         timeout=BAKE_TIMEOUT_S,
         what=f"bake {label} ({' '.join(extra)})",
@@ -103,9 +105,9 @@ def bake(settings: Settings, workdir: Path, label: str, answers: dict[str, str])
     return projects[0]
 
 
-def mode_answers(settings: Settings, mode: str, database: str) -> dict[str, str]:
+def mode_answers(mode: str, database: str, *, mode_is_choice: bool) -> dict[str, str]:
     answers = {"database": database, "primary_key": "uuid"}
-    if settings.mode_is_choice:
+    if mode_is_choice:
         answers["sqlalchemy_mode"] = mode
     return answers
 
@@ -171,20 +173,41 @@ def log_in(server: Server, user: UserRow) -> str:
     return f"Bearer {payload['access_token']}"
 
 
-def check_user_response(server: Server, path: str, user: UserRow) -> None:
+def token_env(bearer: str) -> dict[str, str]:
+    """What the bench's own apps need to accept a project's token: its key, issuer, audience.
+
+    The issuer and audience are read from the token itself (the project's JWT_ISSUER and
+    JWT_AUDIENCE, its slug by default); the key is the bench's SECRET_KEY, which signed it.
+    """
+    token = bearer.removeprefix("Bearer ")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    try:
+        return {
+            "BENCH_JWT_KEY": SECRET_KEY,
+            "BENCH_JWT_ISSUER": str(claims["iss"]),
+            "BENCH_JWT_AUDIENCE": str(claims["aud"]),
+        }
+    except KeyError as error:
+        raise BenchError(f"the project's access token has no {error} claim") from error
+
+
+def check_user_response(
+    server: Server, path: str, user: UserRow, *, authenticated: bool = True
+) -> None:
     """`path` must answer 200 with `user`'s keys and values, before any load.
 
-    With a bearer token, the same request without it must answer 401: what is measured is the
-    authenticated path.
+    Authenticated (with the server's bearer token), the same request without the token must
+    answer 401: what is measured is the authenticated path.
     """
     user_id, email = str(user.id), user.email
-    status, body = http_request(server.port, "GET", path, headers=server.auth_headers)
+    headers = server.auth_headers if authenticated else {}
+    status, body = http_request(server.port, "GET", path, headers=headers)
     if status != 200:
         raise BenchError(f"{server.label}: GET {path} -> {status} {body[:300]!r}")
     payload = json.loads(body)
     if set(payload) != EXPECTED_USER_KEYS or payload["id"] != user_id or payload["email"] != email:
         raise BenchError(f"{server.label}: unexpected GET {path} body {payload!r}")
-    if server.bearer:
+    if authenticated:
         status, body = http_request(server.port, "GET", path)
         if status != 401:
             raise BenchError(f"{server.label}: GET {path} without a token -> {status}")

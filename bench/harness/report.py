@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .config import (
     ANALYSIS,
+    BASELINE_SUFFIX,
     BURST_SAMPLE_S,
     BURST_SIGNUPS,
     FLOOD_ADDRESS_LIMIT,
@@ -24,20 +25,29 @@ from .config import (
     FLOOD_LOGIN_ANSWER,
     FLOOD_LOGIN_TIMEOUT_S,
     FLOOD_PROBE_S,
+    FSFT,
+    FSFT_API,
+    GET_ME,
     GET_USER,
-    GET_USER_PLAIN,
     LOGIN_FLOOD,
     PASSWORD,
+    POST_TOKEN,
+    POST_USER,
     REFERENCE,
     REFERENCE_ENDPOINT,
     TARGET_BURST_HEALTH_S,
     TARGET_BURST_RSS_MIB,
     TARGET_FLOOD_ME_P95_S,
+    TARGET_ME_OVER_FSFT,
+    TARGET_ME_OVER_RAW,
+    TARGET_ME_OVER_TUTORIAL,
     TARGET_MEMORY_GROWTH_PCT,
-    TARGET_RATIOS,
+    TARGET_OVER_BASELINE,
     TARGET_SUITE_POSTGRESQL_S,
     TARGET_SUITE_SQLITE_S,
     TARGET_TEMPLATE_SUITE_S,
+    TUTORIAL,
+    WARMUP_REQUESTS,
     Settings,
 )
 from .databases import postgres_version, project_hasher
@@ -50,12 +60,13 @@ class Target:
     name: str
     measured: str
     threshold: str
-    met: bool | None  # None: not measured
+    met: bool | None  # None: not measured, or reported only
+    report_only: bool = False  # a figure to read, held to no threshold
 
     @property
     def status(self) -> str:
         if self.met is None:
-            return "not measured"
+            return "reported" if self.report_only else "not measured"
         return "met" if self.met else "**NOT MET**"
 
 
@@ -100,27 +111,101 @@ def ratio_text(ratios: Sequence[float]) -> str:
 
 
 def ratio_target(
-    mode: str, minimum: float, server: ServerResult | None, reference: ServerResult | None
+    name: str,
+    minimum: float | None,
+    loads: tuple[LoadSummary | None, LoadSummary | None],
+    labels: tuple[str, str],
+    missing: str = "failed before measuring",
 ) -> Target:
-    """The authenticated lookup's req/s over the reference's plain one; errors fail it."""
-    name = f"{mode} {GET_USER} / reference {GET_USER_PLAIN} without auth (req/s)"
-    threshold = f">= {minimum}"
-    if (
-        server is None
-        or reference is None
-        or GET_USER not in server.loads
-        or GET_USER_PLAIN not in reference.loads
-    ):
-        return Target(name, "failed before measuring", threshold, None)
-    load, plain = server.loads[GET_USER], reference.loads[GET_USER_PLAIN]
-    ratios = round_ratios(load, plain)
+    """req/s of `loads[0]` over `loads[1]`'s, round by round; errors fail it.
+
+    `minimum` None: reported only (no threshold). `labels` name the two servers in the error
+    note; `missing` says why there is no figure when either load is absent.
+    """
+    threshold = threshold_text(minimum)
+    load, partner = loads
+    if load is None or partner is None:
+        return Target(name, missing, threshold, None)
+    ratios = round_ratios(load, partner)
     ratio = statistics.median(ratios) if ratios else math.nan
-    measured = ratio_text(ratios)
-    # A server answering errors is not fast; a reference answering errors is no yardstick.
-    if load.errors or plain.errors:
-        measured += f" with errors ({mode} {load.errors:,}, reference {plain.errors:,})"
-        return Target(name, measured, threshold, False)
+    measured = ratio_text(ratios) or "n/a"
+    # A server answering errors is not fast; a partner answering errors is no yardstick.
+    if load.errors or partner.errors:
+        measured += f" with errors ({labels[0]} {load.errors:,}, {labels[1]} {partner.errors:,})"
+        if minimum is not None:
+            return Target(name, measured, threshold, False)
+    if minimum is None:
+        return Target(name, measured, threshold, None, report_only=True)
     return Target(name, measured, threshold, ratio >= minimum)
+
+
+def load_of(server: ServerResult | None, endpoint: str) -> LoadSummary | None:
+    return server.loads.get(endpoint) if server is not None else None
+
+
+FSFT_SKIPPED = "FSFT row skipped: PEER_FSFT not given"
+# The baseline comparisons: each endpoint's threshold; None: reported only (Argon2 dominates
+# these POSTs, and their few requests of one 5 s run are far noisier than the GETs).
+BASELINE_ENDPOINTS: tuple[tuple[str, float | None], ...] = (
+    (GET_USER, TARGET_OVER_BASELINE),
+    (GET_ME, TARGET_OVER_BASELINE),
+    (POST_TOKEN, None),
+    (POST_USER, None),
+)
+
+
+def threshold_text(minimum: float | None) -> str:
+    return f">= {minimum:g}" if minimum is not None else "report only"
+
+
+def me_targets(settings: Settings, outcome: Outcome) -> list[Target]:
+    """Issue 16: each mode's GET /users/me over FSFT's, the tutorial app's, the raw app's."""
+    by_label = {server.label: server for server in outcome.servers}
+    found: list[Target] = []
+    for mode, raw_minimum in TARGET_ME_OVER_RAW.items():
+        tutorial = f"{TUTORIAL}{mode}"
+        partners = (
+            (FSFT, f"GET {FSFT_API}/users/me", TARGET_ME_OVER_FSFT),
+            (tutorial, "GET /users/me", TARGET_ME_OVER_TUTORIAL),
+            (REFERENCE, "(raw, with auth) GET /users/me", raw_minimum),
+        )
+        for label, endpoint, minimum in partners:
+            name = f"{mode} GET /users/me / {label} {endpoint} (req/s)"
+            if mode not in settings.modes:
+                found.append(Target(name, "no such mode in the template", f">= {minimum:g}", None))
+            elif label == FSFT and settings.peer_fsft is None:
+                found.append(Target(name, FSFT_SKIPPED, f">= {minimum:g}", None))
+            else:
+                loads = (load_of(by_label.get(mode), GET_ME), load_of(by_label.get(label), GET_ME))
+                found.append(ratio_target(name, minimum, loads, (mode, label)))
+    return found
+
+
+def baseline_targets(settings: Settings, outcome: Outcome) -> list[Target]:
+    """Each project over the baseline template's: no slower than it by more than 5 % (GETs)."""
+    if settings.baseline is None:
+        return [
+            Target(
+                "each project / the baseline template's (req/s)",
+                "not run (needs --baseline-template)",
+                f">= {TARGET_OVER_BASELINE:g} for the GETs",
+                None,
+            )
+        ]
+    by_label = {server.label: server for server in outcome.servers}
+    found: list[Target] = []
+    for mode in settings.modes:
+        base = f"{mode}{BASELINE_SUFFIX}"
+        for endpoint, minimum in BASELINE_ENDPOINTS:
+            name = f"{mode} {endpoint} / {base} (req/s)"
+            if mode not in settings.baseline_modes:
+                found.append(
+                    Target(name, "no such mode in the baseline", threshold_text(minimum), None)
+                )
+                continue
+            loads = (load_of(by_label.get(mode), endpoint), load_of(by_label.get(base), endpoint))
+            found.append(ratio_target(name, minimum, loads, (mode, base)))
+    return found
 
 
 def suite_threshold(limit_s: float) -> str:
@@ -226,14 +311,7 @@ def targets(settings: Settings, outcome: Outcome) -> list[Target]:
             for target in flood_targets(settings, mode, outcome.floods.get(mode))
         ]
     by_label = {server.label: server for server in outcome.servers}
-    reference = by_label.get(REFERENCE)
-    found: list[Target] = []
-    for mode, minimum in TARGET_RATIOS.items():
-        if mode not in settings.modes:
-            name = f"{mode} {GET_USER} / reference {GET_USER_PLAIN} without auth (req/s)"
-            found.append(Target(name, "no such mode in the template", f">= {minimum}", None))
-        else:
-            found.append(ratio_target(mode, minimum, by_label.get(mode), reference))
+    found = me_targets(settings, outcome) + baseline_targets(settings, outcome)
     limit = f"<= {TARGET_MEMORY_GROWTH_PCT:g} %"
     for mode in settings.modes:
         name = (
@@ -308,18 +386,25 @@ def throughput_rows(outcome: Outcome) -> list[list[str]]:
 
 
 def memory_rows(outcome: Outcome) -> list[list[str]]:
-    return [
-        [
-            server.label,
-            f"{server.cold_start_s:.2f}",
+    """Every server's cold start and PG sessions; RSS for those the memory phase measured."""
+    rows = []
+    for server in outcome.servers:
+        measured = bool(server.rss_second_kib)
+        rss = [
             f"{server.rss_start_kib / 1024:.1f}",
             f"{server.rss_first_kib / 1024:.1f}",
             f"{server.rss_second_kib / 1024:.1f}",
             f"{server.memory_growth_pct:+.2f}",
-            str(server.pg_sessions) if server.pg_sessions >= 0 else "",
         ]
-        for server in outcome.servers
-    ]
+        rows.append(
+            [
+                server.label,
+                f"{server.cold_start_s:.2f}",
+                *(rss if measured else ["", "", "", ""]),
+                str(server.pg_sessions) if server.pg_sessions >= 0 else "",
+            ]
+        )
+    return rows
 
 
 def burst_rows(outcome: Outcome) -> list[list[str]]:
@@ -439,7 +524,7 @@ def machine_info(settings: Settings, outcome: Outcome) -> list[list[str]]:
     template = outcome.template_before or "not a git checkout"
     if outcome.template_after != outcome.template_before:
         template += f" at the start, {outcome.template_after or '?'} at the end"
-    return [
+    rows = [
         ["Date", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")],
         ["Template", f"{settings.template.resolve()} at {template}"],
         ["CPU", model.group(1).strip() if model else "?"],
@@ -454,6 +539,12 @@ def machine_info(settings: Settings, outcome: Outcome) -> list[list[str]]:
         ["Argon2id hash", f"{argon2_ms():.0f} ms (t=3, m=64 MiB, p=4), one hash in the bench"],
         ["Load average", f"{outcome.load_before} at start, {outcome.load_after} at end"],
     ]
+    if settings.only is None:
+        rows += [
+            ["FSFT", outcome.fsft or ("not set up" if settings.peer_fsft else FSFT_SKIPPED)],
+            ["Baseline", outcome.baseline or "none (no --baseline-template)"],
+        ]
+    return rows
 
 
 def noisy(outcome: Outcome) -> bool:
@@ -558,8 +649,12 @@ def report(settings: Settings, outcome: Outcome, total_s: float, error: str | No
         "",
         "## Targets",
         "",
-        "The reference has no authentication: the projects' lookup, with a bearer token, is "
-        "held to the reference's plain lookup."
+        "Every ratio pairs runs of the same round. GET /users/me, every server with a "
+        f"bearer token: each mode's project over {FSFT} (full-stack-fastapi-template), over "
+        "the tutorial-style app of its mode (FastAPI's docs: OAuth2PasswordBearer, jwt.decode, "
+        "session.get, response_model) and over the raw app (Starlette, psycopg's pool, PyJWT: "
+        "the same query and JSON); and each project over the same mode baked from the baseline "
+        "template (`<mode>@base`)."
         if settings.only is None
         else f"Only the {settings.only} part's targets.",
         "",
@@ -574,11 +669,19 @@ def report(settings: Settings, outcome: Outcome, total_s: float, error: str | No
         "rounds; range: the slowest and the fastest round. The projects' GETs carry a "
         "superuser's bearer token (one login per server); `GET /users/{id} (bearer)` looks up "
         "random users (the token's owner checked, then the user read), the reference's "
-        "`GET /users/{id}` the same ids without authentication. Ratio: req/s over the "
-        "reference's, round by round (in a round the servers run one after another), median "
-        "(lowest-highest); the authenticated endpoints are compared with the reference's plain "
-        "lookup. Errors: non-2xx responses and socket errors.",
+        "`GET /users/{id}` the same ids without authentication. `GET /users/me (bearer)`: the "
+        f"token's owner; the reference and the {TUTORIAL}<mode> apps decode the token a login "
+        f"to the first project gave, {FSFT} its own login's (its path is "
+        f"{FSFT_API}/users/me). Ratio: req/s over the reference's, round by round (in a round "
+        "the servers run one after another), median (lowest-highest); the authenticated lookup "
+        "is compared with the reference's plain one. POSTs: one run per project, each next to "
+        "its baseline's. Errors: non-2xx responses and socket errors.",
         "",
+        *(
+            [f"**{FSFT_SKIPPED}.**", ""]
+            if settings.peer_fsft is None and settings.only is None
+            else []
+        ),
         not_run(outcome.servers)
         or table(
             [
@@ -601,7 +704,9 @@ def report(settings: Settings, outcome: Outcome, total_s: float, error: str | No
         "Cold start: process start to the first 200 on GET /health. RSS: VmRSS of the serving "
         f"process after start-up, after {settings.memory_requests:,} and after "
         f"{2 * settings.memory_requests:,} GET /users/{{id}} requests (the projects' with the "
-        "bearer token); growth between the two. PG sessions: connections the server opened to "
+        "bearer token); growth between the two. The reference and the projects only: the "
+        f"others are warmed up instead, with {WARMUP_REQUESTS:,} requests of each GET they are "
+        "loaded with. PG sessions: connections the server opened to "
         "its database over the whole run (pg_stat_database.sessions); more than its pool size "
         "means connections are being closed and reopened under load.",
         "",

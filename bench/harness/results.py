@@ -165,3 +165,5 @@ class Outcome:
     load_after: str = ""
     template_before: str = ""  # the template's commit at the start (see template_revision)
     template_after: str = ""
+    fsft: str = ""  # the FSFT peer: its checkout, commit and packages; "" when not given
+    baseline: str = ""  # the baseline template and its commit; "" without --baseline-template

@@ -32,25 +32,44 @@ def run_command(
     what: str,
     log_path: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command to completion; raise BenchError (with its output) when it fails."""
-    try:
-        result = subprocess.run(
-            [str(arg) for arg in args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as error:
-        raise BenchError(f"{what}: still running after {timeout:.0f} s") from error
+    """Run a command to completion; raise BenchError (with its output) when it fails.
+
+    The command runs in a process group of its own, killed whole when it times out or when the
+    run is interrupted (Ctrl-C, SIGTERM): what it spawned (pip, ensurepip, uv, a build) stops
+    with it instead of writing into a temporary directory being removed.
+    """
+    command = [str(arg) for arg in args]
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as error:
+            kill_group(process)
+            raise BenchError(f"{what}: still running after {timeout:.0f} s") from error
+        except BaseException:
+            kill_group(process)
+            raise
+    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     if log_path is not None:
         log_path.write_text(result.stdout + result.stderr, encoding="utf-8")
     if result.returncode != 0:
         tail = (result.stdout + result.stderr)[-3000:]
         raise BenchError(f"{what}: exit status {result.returncode}\n{tail}")
     return result
+
+
+def kill_group(process: subprocess.Popen[str]) -> None:
+    """SIGKILL a process started in a session of its own, and everything in its group."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 @dataclass
@@ -61,8 +80,10 @@ class Server:
     log_path: Path
     cold_start_s: float = 0.0
     stopped: bool = False
-    # Authorization header value for the project's protected endpoints; the reference has none.
+    # Authorization header value for the server's protected endpoints (GET /users/me; the
+    # projects' lookup too): its own login's token, or for the bench's own apps a project's.
     bearer: str | None = None
+    prefix: str = ""  # where its API lives: "" for this template's, "/api/v1" for FSFT's
 
     @property
     def base_url(self) -> str:
@@ -99,10 +120,10 @@ def free_port() -> int:
         return port
 
 
-def health_status(port: int) -> int | None:
-    """The status of GET /health, or None when nothing answers yet."""
+def health_status(port: int, path: str = "/health") -> int | None:
+    """The status of the health check, or None when nothing answers yet."""
     try:
-        return http_request(port, "GET", "/health", timeout=2.0)[0]
+        return http_request(port, "GET", path, timeout=2.0)[0]
     except OSError:
         return None
 
@@ -114,8 +135,10 @@ def start_server(
     cwd: Path,
     env: dict[str, str],
     stack: contextlib.ExitStack,
+    health: str = "/health",
+    prefix: str = "",
 ) -> Server:
-    """Start a server, wait for its first 200 on /health; the time taken is its cold start."""
+    """Start a server, wait for its first 200 on `health`; the time taken is its cold start."""
     port = free_port()
     log_path = RAW_DIR / f"server-{label}.log"
     log_file = stack.enter_context(log_path.open("wb"))
@@ -125,7 +148,7 @@ def start_server(
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
     )
-    server = Server(label=label, process=process, port=port, log_path=log_path)
+    server = Server(label=label, process=process, port=port, log_path=log_path, prefix=prefix)
     stack.callback(stop_server, server)
     deadline = started + SERVER_START_TIMEOUT_S
     while time.perf_counter() < deadline:
@@ -133,11 +156,11 @@ def start_server(
             raise BenchError(
                 f"{label}: the server exited ({process.returncode})\n{log_tail(server)}"
             )
-        if health_status(port) == 200:
+        if health_status(port, health) == 200:
             server.cold_start_s = time.perf_counter() - started
             return server
         time.sleep(0.005)
-    raise BenchError(f"{label}: no 200 on /health within {SERVER_START_TIMEOUT_S:.0f} s")
+    raise BenchError(f"{label}: no 200 on {health} within {SERVER_START_TIMEOUT_S:.0f} s")
 
 
 def log_tail(server: Server) -> str:

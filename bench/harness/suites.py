@@ -121,7 +121,12 @@ def run_suites(
         log(f"bake {mode} (sqlite, uuid)")
         label = f"{mode}-sqlite"
         try:
-            project = bake(settings, workdir, label, mode_answers(settings, mode, "sqlite"))
+            project = bake(
+                settings.template,
+                workdir,
+                label,
+                mode_answers(mode, "sqlite", mode_is_choice=settings.mode_is_choice),
+            )
         except BenchError as error:
             first_line = str(error).splitlines()[0]
             outcome.suites.append(
