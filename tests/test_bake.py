@@ -44,8 +44,7 @@ EXPECTED_FILES = [
 # How every server the project starts runs uvicorn: a bounded request head, and client addresses
 # from the connection only.
 SERVER_OPTIONS = (
-    "--http app.server:BoundedH11Protocol",
-    "--h11-max-incomplete-event-size 16384",
+    "--http app.server:BoundedHttpToolsProtocol",
     "--no-proxy-headers",
 )
 # What tools write into a project while the tests run: not part of what was generated.

@@ -53,7 +53,7 @@ def head_with_header_of(size: int) -> bytes:
 @each_combination
 def test_a_request_head_over_16_kib_is_refused_and_the_worker_serves_on(served: Served) -> None:
     with connect(served) as connection:
-        # One write: the whole head may reach the server in one read, which h11 alone accepts.
+        # One write: the whole head may reach the server in one read.
         # The server may refuse before the whole head is sent.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             connection.sendall(head_with_header_of(20 * 1024))
@@ -67,6 +67,34 @@ def test_a_request_head_over_16_kib_is_refused_and_the_worker_serves_on(served: 
     assert waited < 15  # closed by the server, not by our own timeout
     assert accepted.startswith(b"HTTP/1.1 200 "), accepted[:200]
     assert after.status_code == 200
+
+
+@each_combination
+def test_a_head_sent_in_small_pieces_is_refused_past_16_kib(served: Served) -> None:
+    head = head_with_header_of(20 * 1024)
+    with connect(served) as connection:
+        # Each piece alone is small: the bound counts the head, not one read.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            for start in range(0, len(head), 1024):
+                connection.sendall(head[start : start + 1024])
+                time.sleep(0.005)
+        refused, waited = read_until_closed(connection, timeout=15)
+
+    assert refused == b"" or refused.startswith(b"HTTP/1.1 431 "), refused[:200]
+    assert waited < 15
+
+
+@each_combination
+def test_pipelined_requests_over_16_kib_in_all_are_each_served(served: Served) -> None:
+    # 40 small requests in one write: 16 KiB is a bound on one head, not on a read.
+    one = b"GET /health HTTP/1.1\r\nHost: served\r\nX-Padding: " + b"a" * 400 + b"\r\n\r\n"
+    last = b"GET /health HTTP/1.1\r\nHost: served\r\nConnection: close\r\n\r\n"
+    with connect(served) as connection:
+        connection.sendall(one * 40 + last)
+        received, _ = read_until_closed(connection, timeout=15)
+
+    assert len(one * 40) > HEAD_LIMIT
+    assert received.count(b"HTTP/1.1 200 ") == 41, received[:300]
 
 
 @each_combination
