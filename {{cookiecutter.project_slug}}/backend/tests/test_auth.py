@@ -17,6 +17,7 @@ from sqlalchemy import delete, update
 from app.api.deps import current_settings
 from app.api.routes import auth
 from app.core import security
+from app.core import tokens as token_module
 from app.core.config import Settings, get_settings
 from app.core.tokens import create_access_token
 from app.models.refresh_token import RefreshToken
@@ -287,18 +288,39 @@ def test_a_rotated_secret_key_keeps_tokens_it_signed_valid_while_listed(
         update={"SECRET_KEY_PREVIOUS": SecretStr(f"{'x' * 32}, {old_key}")}
     )
 
+    # Verified once with the old key, the token must not stay valid once that key is gone.
+    before = me(client, tokens["access_token"])
     app.dependency_overrides[current_settings] = lambda: forgotten
     without_previous = me(client, tokens["access_token"])
     app.dependency_overrides[current_settings] = lambda: rotated
     with_previous = me(client, tokens["access_token"])
     new_token = reissued(tokens["access_token"], now=datetime.now(UTC), settings=rotated)
 
+    assert before.status_code == 200
     assert without_previous.status_code == 401
     assert with_previous.status_code == 200
     assert me(client, new_token).status_code == 200
     assert jwt.decode(
         new_token, new_key.get_secret_value(), algorithms=["HS256"], audience=rotated.JWT_AUDIENCE
     )["sub"] == str(user["id"])
+
+
+def test_a_token_read_before_is_refused_once_it_expires(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, tokens = signed_up_and_logged_in(client)
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    assert me(client, tokens["access_token"]).status_code == 200
+
+    # The verified token is remembered: only its expiry is checked again, on every use.
+    monkeypatch.setattr(token_module, "_now", lambda: claims["exp"] + 29.0)
+    within_skew = me(client, tokens["access_token"])
+    monkeypatch.setattr(token_module, "_now", lambda: claims["exp"] + 30.0)
+    expired = me(client, tokens["access_token"])
+
+    assert within_skew.status_code == 200
+    assert expired.status_code == 401
+    assert expired.json() == INVALID_TOKEN
 
 
 def test_a_previous_key_verifies_only_tokens_that_have_not_expired(
