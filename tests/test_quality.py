@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+from pathlib import Path
 
 from tests.conftest import TEMPLATE_DIR, VENV_BIN, Baked, each_combination
+from tests.test_hooks import bake_with
 
 
 @each_combination
 def test_make_lint_passes(baked: Baked) -> None:
     """ruff check, ruff format --check and mypy --strict, through the project's Makefile."""
     baked.make("lint")
+
+
+def test_pre_commit_outside_a_git_repository_says_so_in_one_line(tmp_path: Path) -> None:
+    assert bake_with(tmp_path).returncode == 0
+    project = tmp_path / "my_service"
+    result = subprocess.run(
+        ["make", "--no-print-directory", "precommit"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path)},
+    )
+
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[0] == (
+        "make precommit: not a git repository: run `git init` (and `git add .`) first"
+    )
+    # Refused before anything was installed.
+    assert not (project / ".venv").exists()
 
 
 @each_combination
