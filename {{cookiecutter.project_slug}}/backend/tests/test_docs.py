@@ -36,6 +36,20 @@ def test_the_schema_documents_every_error_and_the_login_flow(client: TestClient)
     assert set(paths["/users"]["post"]["responses"]) >= {"201", "409", "422"}
 
 
+def test_the_health_probes_document_their_bodies(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    paths, models = schema["paths"], schema["components"]["schemas"]
+
+    def model(path: str, code: str) -> str:
+        body = paths[path]["get"]["responses"][code]["content"]["application/json"]["schema"]
+        return str(body["$ref"]).rsplit("/", 1)[-1]
+
+    assert model("/health", "200") == "Health"
+    assert model("/health/ready", "200") == model("/health/ready", "503") == "Readiness"
+    assert models["Readiness"]["properties"]["status"]["enum"] == ["ok", "unavailable"]
+    assert client.get("/health").json() == {"status": "ok"}
+
+
 def test_production_serves_no_docs_unless_asked() -> None:
     production = get_settings().model_copy(update={"ENVIRONMENT": "production"})
     asked = production.model_copy(update={"DOCS_ENABLED": True})

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 {%- endif %}
 
 from app.api.deps import EngineDep
+from app.schemas.health import Health, Readiness
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +25,9 @@ READINESS_TIMEOUT_SECONDS = 2.0
 
 
 @router.get("")
-async def health() -> dict[str, str]:
+async def health() -> Health:
     """The process is up. Touches no database, so a database outage never restarts the app."""
-    return {"status": "ok"}
+    return Health()
 
 
 {% if cookiecutter.sqlalchemy_mode == "async" -%}
@@ -46,7 +47,13 @@ def _ping(engine: Engine) -> None:
 
 @router.get(
     "/ready",
-    responses={status.HTTP_503_SERVICE_UNAVAILABLE: {"description": "The database is unreachable"}},
+    response_model=Readiness,
+    responses={
+        status.HTTP_503_SERVICE_UNAVAILABLE: {
+            "model": Readiness,
+            "description": "The database is unreachable: `unavailable`",
+        }
+    },
 )
 async def ready(engine: EngineDep) -> JSONResponse:
     """The database answers a trivial query within two seconds."""
@@ -64,5 +71,8 @@ async def ready(engine: EngineDep) -> JSONResponse:
     except SQLAlchemyError as error:
         logger.warning("Database is not ready: %s", error.__class__.__name__)
     else:
-        return JSONResponse({"status": "ok"})
-    return JSONResponse({"status": "unavailable"}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return JSONResponse(Readiness(status="ok").model_dump())
+    return JSONResponse(
+        Readiness(status="unavailable").model_dump(),
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
