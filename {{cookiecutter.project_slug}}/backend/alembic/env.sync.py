@@ -97,7 +97,8 @@ def run_on(connection: Connection) -> None:
     context.configure(connection=connection, **configure_options(connection.dialect.name))
     with context.begin_transaction():
 {%- if cookiecutter.database == "postgresql" %}
-        if connection.dialect.name == "postgresql":
+        on_postgresql = connection.dialect.name == "postgresql"
+        if on_postgresql:
             # A migration may take longer than the app's statements (below) may.
             connection.execute(text("SET LOCAL statement_timeout = 0"))
             # Replicas that start together migrate one at a time: the lock lasts until this
@@ -107,12 +108,13 @@ def run_on(connection: Connection) -> None:
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
             )
-            context.run_migrations()
-            # The app's statement timeout, kept by the server for the app's role.
-            bound_statement_time(connection, timeout_ms=get_settings().DB_STATEMENT_TIMEOUT_MS)
-            return
 {%- endif %}
         context.run_migrations()
+{%- if cookiecutter.database == "postgresql" %}
+        if on_postgresql:
+            # The app's statement timeout, kept by the server for the app's role.
+            bound_statement_time(connection, timeout_ms=get_settings().DB_STATEMENT_TIMEOUT_MS)
+{%- endif %}
 
 
 def cannot_connect(url: URL, error: OperationalError) -> str:
