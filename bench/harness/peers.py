@@ -21,7 +21,6 @@ import contextlib
 import json
 import shutil
 import sys
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +47,7 @@ from .config import (
     log,
 )
 from .databases import create_database, drop_database, sqlalchemy_url
-from .projects import base_env
+from .projects import base_env, password_login
 from .servers import Server, http_request, run_command, start_server
 
 # FSFT's settings (its app/core/config.py) and uv's: the caller's values never reach the peer.
@@ -259,19 +258,7 @@ def log_in_fsft(server: Server) -> None:
 
     `server.bearer` is set to the token; without it, GET /users/me must answer 401.
     """
-    form = urllib.parse.urlencode({"username": FSFT_SUPERUSER, "password": PASSWORD}).encode()
-    status, body = http_request(
-        server.port,
-        "POST",
-        f"{FSFT_API}/login/access-token",
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-        body=form,
-    )
-    if status != 200:
-        raise BenchError(f"{FSFT}: POST {FSFT_API}/login/access-token -> {status} {body[:300]!r}")
-    payload = json.loads(body)
-    if str(payload.get("token_type", "")).lower() != "bearer" or not payload.get("access_token"):
-        raise BenchError(f"{FSFT}: unexpected login answer keys {sorted(payload)}")
+    payload = password_login(server, f"{FSFT_API}/login/access-token", FSFT_SUPERUSER)
     server.bearer = f"Bearer {payload['access_token']}"
     path = f"{FSFT_API}/users/me"
     status, body = http_request(server.port, "GET", path, headers=server.auth_headers)

@@ -6,6 +6,7 @@ import json
 import os
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 import jwt
 
@@ -153,21 +154,27 @@ def migrate(project: Path, database: str) -> None:
     )
 
 
-def log_in(server: Server, user: UserRow) -> str:
-    """POST /auth/token as `user` (the OAuth2 password form): the Authorization header value."""
-    form = urllib.parse.urlencode({"username": user.email, "password": PASSWORD}).encode()
+def password_login(server: Server, path: str, username: str) -> dict[str, Any]:
+    """POST `path` with the OAuth2 password form: the token response, checked to be a bearer's."""
+    form = urllib.parse.urlencode({"username": username, "password": PASSWORD}).encode()
     status, body = http_request(
         server.port,
         "POST",
-        "/auth/token",
+        path,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
         body=form,
     )
     if status != 200:
-        raise BenchError(f"{server.label}: POST /auth/token -> {status} {body[:300]!r}")
-    payload = json.loads(body)
+        raise BenchError(f"{server.label}: POST {path} -> {status} {body[:300]!r}")
+    payload: dict[str, Any] = json.loads(body)
     if str(payload.get("token_type", "")).lower() != "bearer" or not payload.get("access_token"):
-        raise BenchError(f"{server.label}: unexpected POST /auth/token keys {sorted(payload)}")
+        raise BenchError(f"{server.label}: unexpected POST {path} keys {sorted(payload)}")
+    return payload
+
+
+def log_in(server: Server, user: UserRow) -> str:
+    """POST /auth/token as `user` (the OAuth2 password form): the Authorization header value."""
+    payload = password_login(server, "/auth/token", user.email)
     if int(payload.get("expires_in", 0)) < ACCESS_TOKEN_MINUTES * 60:
         raise BenchError(f"{server.label}: the access token expires in {payload['expires_in']} s")
     return f"Bearer {payload['access_token']}"
