@@ -27,6 +27,7 @@ MODE_FILES = (
     "backend/app/api/routes/users.py",
     "backend/app/db/session.py",
     "backend/app/prune_sessions.py",
+    "backend/app/repositories/account_tokens.py",
     "backend/app/repositories/auth_sessions.py",
     "backend/app/repositories/base.py",
     "backend/app/repositories/login_failures.py",

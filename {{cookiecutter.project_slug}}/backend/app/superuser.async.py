@@ -73,13 +73,16 @@ async def ensure_superuser(users: UserRepository, email: str, *, promote: bool =
         account = new_account(email, new_password())
         hashed_password = await in_hashing_thread(hash_password, account.password)
         user = await users.create(
-            email=account.email, hashed_password=hashed_password, is_superuser=True
+            email=account.email,
+            hashed_password=hashed_password,
+            is_superuser=True,
+            email_verified=True,
         )
         return f"created the superuser {user.email}"
     if user.is_superuser and user.is_active:
         return f"{user.email} is a superuser already"
     if user.is_superuser:
-        await users.set_active(user, is_active=True)
+        await users.update(user, {"is_active": True, "email_verified": True})
         if not os.environ.get(PASSWORD_VARIABLE):
             return f"reactivated the superuser {user.email}"
         await set_new_password(users, user, email)
@@ -92,8 +95,7 @@ async def ensure_superuser(users: UserRepository, email: str, *, promote: bool =
             "email=... promote=1)"
         )
     await set_new_password(users, user, email)
-    await users.set_superuser(user, is_superuser=True)
-    await users.set_active(user, is_active=True)
+    await users.update(user, {"is_superuser": True, "is_active": True, "email_verified": True})
     security_log.warning("User %s promoted to superuser", user.id)
     return f"{user.email} is now a superuser, with the new password; its sessions are ended"
 

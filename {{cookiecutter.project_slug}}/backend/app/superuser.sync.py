@@ -71,12 +71,17 @@ def ensure_superuser(users: UserRepository, email: str, *, promote: bool = False
     if user is None:
         account = new_account(email, new_password())
         hashed_password = hash_password(account.password)
-        user = users.create(email=account.email, hashed_password=hashed_password, is_superuser=True)
+        user = users.create(
+            email=account.email,
+            hashed_password=hashed_password,
+            is_superuser=True,
+            email_verified=True,
+        )
         return f"created the superuser {user.email}"
     if user.is_superuser and user.is_active:
         return f"{user.email} is a superuser already"
     if user.is_superuser:
-        users.set_active(user, is_active=True)
+        users.update(user, {"is_active": True, "email_verified": True})
         if not os.environ.get(PASSWORD_VARIABLE):
             return f"reactivated the superuser {user.email}"
         set_new_password(users, user, email)
@@ -89,8 +94,7 @@ def ensure_superuser(users: UserRepository, email: str, *, promote: bool = False
             "email=... promote=1)"
         )
     set_new_password(users, user, email)
-    users.set_superuser(user, is_superuser=True)
-    users.set_active(user, is_active=True)
+    users.update(user, {"is_superuser": True, "is_active": True, "email_verified": True})
     security_log.warning("User %s promoted to superuser", user.id)
     return f"{user.email} is now a superuser, with the new password; its sessions are ended"
 

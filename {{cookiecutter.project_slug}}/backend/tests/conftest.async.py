@@ -33,6 +33,8 @@ from tests.database import (
     remove_test_database,
     report_lines,
 )
+# The suite's SMTP server, and the `mailbox` fixture that reads what it received.
+from tests.mailbox import mailbox, smtp_server  # noqa: F401
 
 T = TypeVar("T")
 {%- if cookiecutter.database == "postgresql" %}

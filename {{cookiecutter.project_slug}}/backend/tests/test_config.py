@@ -19,6 +19,8 @@ SQLITE_DRIVER = "sqlite"
 
 PRODUCTION_URL = "sqlite:///./app.db"
 {%- endif %}
+# What a deployment sets besides its secrets.
+DEPLOYED = {"DATABASE_URL": PRODUCTION_URL, "SMTP_HOST": "smtp.example.com"}
 # Keys as a generator makes them: long enough, and no pattern.
 STRONG_KEY = "Yq3vN8rT1bX6mK2wP9sD4fH7jL0zC5gA"
 PREVIOUS_KEY = "p4Ls9Qe2Wr7Ty1Ui6Op3As8Df5Gh0Jk_-"
@@ -135,13 +137,13 @@ def test_weak_secret_keys_are_refused_outside_development(
     environment: str, values: dict[str, str], problem: str
 ) -> None:
     with pytest.raises(ValidationError, match=problem):
-        settings(ENVIRONMENT=environment, **{"DATABASE_URL": PRODUCTION_URL} | values)
+        settings(ENVIRONMENT=environment, **DEPLOYED | values)
 
 
 def test_a_strong_secret_key_is_accepted_in_production() -> None:
     loaded = settings(
         ENVIRONMENT="production",
-        DATABASE_URL=PRODUCTION_URL,
+        **DEPLOYED,
         SECRET_KEY=STRONG_KEY,
         SECRET_KEY_PREVIOUS=f"{PREVIOUS_KEY}, {STRONG_KEY[::-1]}",
     )
@@ -162,7 +164,7 @@ def test_development_works_without_a_secret_key(environment: str) -> None:
 def test_docs_can_be_turned_on_in_production() -> None:
     loaded = settings(
         ENVIRONMENT="production",
-        DATABASE_URL=PRODUCTION_URL,
+        **DEPLOYED,
         SECRET_KEY=STRONG_KEY,
         DOCS_ENABLED=True,
     )
@@ -185,6 +187,7 @@ def test_log_level_accepts_any_letter_case() -> None:
         ({"SECRET_KEY_PREVIOUS": "k" * 32}, "SECRET_KEY_PREVIOUS: every key must be at least"),
         ({"REFRESH_TOKEN_EXPIRE_DAYS": 91}, "REFRESH_TOKEN_EXPIRE_DAYS: at most 90 in production"),
         ({"SESSION_MAX_DAYS": 365}, "SESSION_MAX_DAYS: at most 90 in production"),
+        ({"SMTP_HOST": None}, "SMTP_HOST: required in production"),
 {%- if cookiecutter.database == "postgresql" %}
         ({"DATABASE_URL": None}, "DATABASE_URL: required in production"),
         ({"DATABASE_URL": "postgresql://app@db/app"}, "DATABASE_URL: needs a password"),
@@ -198,7 +201,7 @@ def test_production_refuses_weak_settings_one_line_each(
 ) -> None:
     production = {
         "ENVIRONMENT": "production",
-        "DATABASE_URL": PRODUCTION_URL,
+        **DEPLOYED,
         "SECRET_KEY": STRONG_KEY,
     }
     given = {name: value for name, value in (production | values).items() if value is not None}
@@ -227,6 +230,7 @@ def test_well_known_database_passwords_are_refused_in_any_letter_case(
             ENVIRONMENT=environment,
             DATABASE_URL=f"postgresql+psycopg://app:{password}@db:5432/app",
             SECRET_KEY=STRONG_KEY,
+            SMTP_HOST=DEPLOYED["SMTP_HOST"],
         )
 
     problems = settings_problems(caught.value)
@@ -239,7 +243,7 @@ def test_well_known_database_passwords_are_refused_in_any_letter_case(
 def test_lifetimes_of_90_days_are_accepted_in_production() -> None:
     loaded = settings(
         ENVIRONMENT="production",
-        DATABASE_URL=PRODUCTION_URL,
+        **DEPLOYED,
         SECRET_KEY=STRONG_KEY,
         REFRESH_TOKEN_EXPIRE_DAYS=90,
         SESSION_MAX_DAYS=90,
@@ -341,7 +345,7 @@ def test_the_password_minimum_cannot_go_below_8() -> None:
 def test_invalid_settings_stop_the_process_with_one_line_each_and_no_secret(
     monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], lines: list[str]
 ) -> None:
-    production = {"ENVIRONMENT": "production", "DATABASE_URL": PRODUCTION_URL}
+    production = {"ENVIRONMENT": "production", **DEPLOYED}
     # The suite's cheap Argon2 parameters (conftest.py) are not what this test is about.
     strong = {"ARGON2_TIME_COST": "3", "ARGON2_MEMORY_COST_KIB": "65536"}
     for name, value in (production | strong | environment).items():

@@ -207,15 +207,15 @@ def test_nul_characters_are_refused_before_they_reach_the_database(client: TestC
 def test_framework_errors_keep_the_api_s_shape(client: TestClient) -> None:
     missing = client.get("/no-such-path")
     wrong_method = client.request("OPTIONS", "/users/1")
-    me_has_no_patch = client.patch("/users/me", json={"is_active": False})
+    me_has_no_put = client.put("/users/me", json={"is_active": False})
 
     assert missing.status_code == 404
     assert missing.json() == {"detail": "Not Found", "code": "not_found"}
     assert wrong_method.status_code == 405
     assert wrong_method.json()["code"] == "method_not_allowed"
-    assert wrong_method.headers["Allow"] == "GET, PATCH"
-    assert me_has_no_patch.status_code == 405
-    assert me_has_no_patch.headers["Allow"] == "GET"
+    assert wrong_method.headers["Allow"] == "DELETE, GET, PATCH"
+    assert me_has_no_put.status_code == 405
+    assert me_has_no_put.headers["Allow"] == "DELETE, GET, PATCH"
 
 
 def test_the_schema_states_the_password_limits_the_settings_hold(client: TestClient) -> None:

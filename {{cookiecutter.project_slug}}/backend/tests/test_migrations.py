@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from alembic import command
@@ -35,8 +35,10 @@ from sqlalchemy import (
 )
 from sqlalchemy import table as sa_table
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import ExecutionContext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.schema import CreateTable
+from sqlalchemy.sql.schema import CallableColumnDefault
 
 from app.db.base import Base
 from app.db.sqlite import use_explicit_transactions
@@ -191,8 +193,16 @@ def emails(connection: Connection) -> list[str]:
 
 
 def add_users(connection: Connection, *addresses: str) -> None:
-    rows = [{"email": address, "hashed_password": "not-a-real-hash"} for address in addresses]
-    connection.execute(insert(User), rows)
+    # Only the columns of 0002's `users`: the model's later ones do not exist yet.
+    users = sa_table("users", column("id"), column("email"), column("hashed_password"))
+    new_id = User.__table__.c.id.default
+    rows: list[dict[str, Any]] = []
+    for address in addresses:
+        row: dict[str, Any] = {"email": address, "hashed_password": "not-a-real-hash"}
+        if isinstance(new_id, CallableColumnDefault):  # UUIDs come from the application
+            row["id"] = new_id.arg(cast("ExecutionContext", None))
+        rows.append(row)
+    connection.execute(insert(users), rows)
     connection.commit()
 
 

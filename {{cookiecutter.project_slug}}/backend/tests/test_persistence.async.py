@@ -119,7 +119,7 @@ async def test_list_pages_in_id_order(session: AsyncSession) -> None:
     # Rewritten rows move to the end of a PostgreSQL table: an unordered scan now returns them
     # last, so a missing ORDER BY shows even where ids grow with insertion order.
     for user in created[:2]:
-        await users.set_active(user, is_active=False)
+        await users.update(user, {"is_active": False})
     statements: list[str] = []
     connection = (await session.connection()).sync_connection
     event.listen(connection, "before_cursor_execute", record_statement(statements))
@@ -147,12 +147,12 @@ async def test_list_rejects_negative_bounds(session: AsyncSession) -> None:
         await UserRepository(session).list(limit=-1)
 
 
-async def test_set_active_is_persisted_and_touches_updated_at(session: AsyncSession) -> None:
+async def test_an_update_is_persisted_and_touches_updated_at(session: AsyncSession) -> None:
     users = UserRepository(session)
     user = await make_user(session)
     before = user.updated_at
 
-    await users.set_active(user, is_active=False)
+    await users.update(user, {"is_active": False})
     session.expunge_all()
     reloaded = await users.get_by_id(user.id)
 

@@ -113,7 +113,7 @@ def test_list_pages_in_id_order(session: Session) -> None:
     # Rewritten rows move to the end of a PostgreSQL table: an unordered scan now returns them
     # last, so a missing ORDER BY shows even where ids grow with insertion order.
     for user in created[:2]:
-        users.set_active(user, is_active=False)
+        users.update(user, {"is_active": False})
     statements: list[str] = []
     connection = session.connection()
     event.listen(connection, "before_cursor_execute", record_statement(statements))
@@ -141,12 +141,12 @@ def test_list_rejects_negative_bounds(session: Session) -> None:
         UserRepository(session).list(limit=-1)
 
 
-def test_set_active_is_persisted_and_touches_updated_at(session: Session) -> None:
+def test_an_update_is_persisted_and_touches_updated_at(session: Session) -> None:
     users = UserRepository(session)
     user = make_user(session)
     before = user.updated_at
 
-    users.set_active(user, is_active=False)
+    users.update(user, {"is_active": False})
     session.expunge_all()
     reloaded = users.get_by_id(user.id)
 

@@ -31,7 +31,10 @@ def test_create_returns_the_user_without_any_password(client: TestClient) -> Non
 
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "email", "is_active", "is_superuser", "created_at", "updated_at"}
+    assert set(body) == {
+        *("id", "email", "is_active", "is_superuser", "full_name", "email_verified"),
+        *("created_at", "updated_at"),
+    }
     assert body["email"] == "test@example.com"
     assert body["is_active"] is True
     assert body["is_superuser"] is False

@@ -1,5 +1,7 @@
 """Dependencies the routes declare, as `Annotated` aliases."""
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends
@@ -51,7 +53,15 @@ bearer_token = OAuth2PasswordBearer(
 BearerTokenDep = Annotated[str | None, Depends(bearer_token)]
 
 
-def current_user(token: BearerTokenDep, reads: ReadsDep, settings: SettingsDep) -> User:
+@dataclass(frozen=True)
+class Login:
+    """The caller, and when they last proved their password (the login of their session)."""
+
+    user: User
+    auth_time: datetime
+
+
+def current_login(token: BearerTokenDep, reads: ReadsDep, settings: SettingsDep) -> Login:
     """The user the access token names, loaded afresh with its session, in one query.
 
     The connection is back in the pool before the route runs: a request never holds two.
@@ -75,7 +85,15 @@ def current_user(token: BearerTokenDep, reads: ReadsDep, settings: SettingsDep) 
         raise UserInactive
     if not session_is_live:
         raise InvalidToken
-    return user
+    return Login(user, claims.auth_time)
+
+
+CurrentLoginDep = Annotated[Login, Depends(current_login)]
+
+
+async def current_user(login: CurrentLoginDep) -> User:
+    """The caller."""
+    return login.user
 
 
 CurrentUserDep = Annotated[User, Depends(current_user)]

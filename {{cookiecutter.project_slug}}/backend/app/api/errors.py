@@ -18,38 +18,50 @@ from starlette.routing import Match
 from app.core.errors import (
     DomainError,
     EmailAlreadyRegistered,
+    EmailUnverified,
     Forbidden,
     InvalidCredentials,
     InvalidRequest,
+    InvalidResetToken,
     InvalidToken,
+    InvalidVerificationToken,
     LastSuperuser,
     NotAuthenticated,
+    ReauthenticationRequired,
     TooManyAttempts,
     UnsupportedGrantType,
     UserInactive,
     UserNotFound,
+    WrongPassword,
 )
 from app.schemas.errors import ErrorResponse, TokenErrorResponse
+from app.schemas.user import password_too_common
 
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     EmailAlreadyRegistered: status.HTTP_409_CONFLICT,
+    EmailUnverified: status.HTTP_400_BAD_REQUEST,
     Forbidden: status.HTTP_403_FORBIDDEN,
     InvalidCredentials: status.HTTP_401_UNAUTHORIZED,
     InvalidRequest: status.HTTP_400_BAD_REQUEST,
+    InvalidResetToken: status.HTTP_400_BAD_REQUEST,
     InvalidToken: status.HTTP_401_UNAUTHORIZED,
+    InvalidVerificationToken: status.HTTP_400_BAD_REQUEST,
     LastSuperuser: status.HTTP_409_CONFLICT,
     NotAuthenticated: status.HTTP_401_UNAUTHORIZED,
+    ReauthenticationRequired: status.HTTP_403_FORBIDDEN,
     TooManyAttempts: status.HTTP_429_TOO_MANY_REQUESTS,
     UnsupportedGrantType: status.HTTP_400_BAD_REQUEST,
     UserInactive: status.HTTP_403_FORBIDDEN,
     UserNotFound: status.HTTP_404_NOT_FOUND,
+    WrongPassword: status.HTTP_400_BAD_REQUEST,
 }
 # The token endpoint answers as RFC 6749 (section 5.2) says: 400 and an `error` a generic OAuth2
 # client understands, besides this API's `detail` and `code`. Throttling keeps its 429.
 OAUTH_ERROR_BY_ERROR: dict[type[DomainError], str] = {
+    EmailUnverified: "invalid_grant",
     InvalidCredentials: "invalid_grant",
     InvalidRequest: "invalid_request",
     InvalidToken: "invalid_grant",
@@ -176,6 +188,15 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
         {"service_busy": SERVICE_BUSY, "database_unavailable": DATABASE_UNAVAILABLE},
     ),
 }
+
+
+def password_too_common_error(field: str) -> RequestValidationError:
+    """The 422 for a new password that is common or the account's own email, checked by a
+    route because the body does not carry the email."""
+    error = password_too_common()
+    return RequestValidationError(
+        [{"type": error.type, "loc": ("body", field), "msg": error.message()}]
+    )
 
 
 def validation_error_body(errors: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:

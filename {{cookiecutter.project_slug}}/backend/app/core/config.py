@@ -42,6 +42,8 @@ MAX_LIFETIME_DAYS = 90
 ARGON2_MIN_MEMORY_COST_KIB = 19 * 1024
 ARGON2_MIN_TIME_COST = 2
 DEPLOYED = frozenset({"staging", "production"})
+# Where the links in emails get their token.
+TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 - a placeholder, not a secret
 {%- if cookiecutter.database == "postgresql" %}
 # The development database's name, in the default DATABASE_URL.
 DATABASE_NAME = "{{ cookiecutter.project_slug }}"
@@ -137,6 +139,32 @@ class Settings(BaseSettings):
     # Browser origins allowed to call the API (CORS), comma-separated and exact, such as
     # https://app.example.com; empty, the API sends no CORS headers at all.
     CORS_ORIGINS: str = ""
+    # A password change, or deleting one's own account, needs a password login this recent.
+    REAUTH_MAX_AGE_MINUTES: int = Field(default=10, ge=1)
+
+    # Outgoing email (password reset, verification). Without SMTP_HOST no email is sent: in
+    # development and test each one is logged instead, with its link; staging and production
+    # refuse to start without it.
+    SMTP_HOST: str = ""
+    SMTP_PORT: int = Field(default=587, ge=1, le=65535)
+    SMTP_USERNAME: str = ""
+    SMTP_PASSWORD: SecretStr = SecretStr("")
+    # `starttls` upgrades a plain connection (port 587), `tls` starts encrypted (port 465),
+    # `none` sends in clear text: for a server on the same host only, such as Mailpit.
+    SMTP_SECURITY: Literal["starttls", "tls", "none"] = "starttls"
+    SMTP_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=60)
+    # The sender's address; PROJECT_NAME is its display name.
+    EMAIL_FROM: str = Field(default="no-reply@example.com", pattern=r"^[^@\s<>]+@[^@\s<>]+$")
+    # Links in emails: `{token}` is replaced by the token. Point them at the page of your
+    # front end that posts the token back to this API.
+    PASSWORD_RESET_URL: str = "http://localhost:8000/reset-password?token={token}"  # noqa: S105
+    PASSWORD_RESET_EXPIRE_MINUTES: int = Field(default=30, ge=1)
+    EMAIL_VERIFICATION_URL: str = "http://localhost:8000/verify-email?token={token}"
+    EMAIL_VERIFICATION_EXPIRE_HOURS: int = Field(default=48, ge=1)
+    # Refuse password logins to accounts whose email is not verified yet.
+    EMAIL_VERIFICATION_REQUIRED: bool = False
+    # Emails of one kind (reset, verification) sent to one account per hour, at most.
+    EMAILS_PER_ACCOUNT_PER_HOUR: int = Field(default=3, ge=1)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -144,6 +172,7 @@ class Settings(BaseSettings):
             *self._check_database_url(),
             *self._check_secret_key(),
             *self._check_trusted_proxies(),
+            *self._check_email(),
         ]
         if self.PASSWORD_MIN_LENGTH > self.PASSWORD_MAX_LENGTH:
             problems.append("PASSWORD_MIN_LENGTH: must not exceed PASSWORD_MAX_LENGTH")
@@ -229,6 +258,16 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 problems.append(f"TRUSTED_PROXIES: {entry!r} is not an IP address or network")
+        return problems
+
+    def _check_email(self) -> list[str]:
+        problems = [
+            f"{name}: must contain {TOKEN_PLACEHOLDER}"
+            for name in ("PASSWORD_RESET_URL", "EMAIL_VERIFICATION_URL")
+            if TOKEN_PLACEHOLDER not in getattr(self, name)
+        ]
+        if self.ENVIRONMENT in DEPLOYED and not self.SMTP_HOST:
+            problems.append(f"SMTP_HOST: required in {self.ENVIRONMENT} (accounts get email)")
         return problems
 
     def _check_lifetimes(self) -> list[str]:

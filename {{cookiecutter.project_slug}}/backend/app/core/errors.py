@@ -91,3 +91,38 @@ class UnsupportedGrantType(DomainError):
 
     code = "unsupported_grant_type"
     message = "grant_type must be `password` or `refresh_token`."
+
+
+class WrongPassword(DomainError):
+    """The current password given to change it is not the account's."""
+
+    code = "wrong_password"
+    message = "The current password is incorrect."
+
+
+class ReauthenticationRequired(DomainError):
+    """The action needs a password login more recent than REAUTH_MAX_AGE_MINUTES."""
+
+    code = "reauthentication_required"
+    message = "Log in with your password again to do this."
+
+
+class InvalidResetToken(DomainError):
+    """A password-reset token that is unknown, used up or expired."""
+
+    code = "invalid_reset_token"
+    message = "The password reset link is invalid or has expired."
+
+
+class InvalidVerificationToken(DomainError):
+    """An email-verification token that is unknown, used up or expired."""
+
+    code = "invalid_verification_token"
+    message = "The verification link is invalid or has expired."
+
+
+class EmailUnverified(DomainError):
+    """A password login to an account whose email is not verified, while that is required."""
+
+    code = "email_unverified"
+    message = "Verify your email address first: follow the link that was sent to it."

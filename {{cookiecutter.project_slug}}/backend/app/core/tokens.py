@@ -14,8 +14,8 @@ from app.core.config import Settings
 from app.core.errors import InvalidToken
 
 ALGORITHM = "HS256"
-# 32 random bytes: 256 bits, far beyond guessing.
-REFRESH_TOKEN_BYTES = 32
+# Refresh tokens and emailed tokens: 32 random bytes, 256 bits, far beyond guessing.
+OPAQUE_TOKEN_BYTES = 32
 # Longer than any token this service issues; anything longer is refused unread.
 TOKEN_MAX_LENGTH = 2048
 # How far the clocks of the issuer and of a verifier may disagree.
@@ -135,11 +135,16 @@ def _number(claims: dict[str, Any], name: str) -> float:
 
 def new_refresh_token() -> str:
     """A fresh opaque refresh token, URL-safe."""
-    return secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
+    return secrets.token_urlsafe(OPAQUE_TOKEN_BYTES)
 
 
-def hash_refresh_token(token: str) -> str:
-    """What the database stores of a refresh token: its SHA-256, in hex.
+def new_email_token() -> str:
+    """A fresh single-use token for an emailed link (password reset, verification), URL-safe."""
+    return secrets.token_urlsafe(OPAQUE_TOKEN_BYTES)
+
+
+def hash_token(token: str) -> str:
+    """What the database stores of an opaque token (refresh or emailed): its SHA-256, in hex.
 
     The token is random and long, so a plain hash is enough (no salt, no key): a stolen table
     gives nothing to log in with, and rotating SECRET_KEY logs nobody out.

@@ -15,6 +15,7 @@ from app.models.mixins import IdMixin, TimestampMixin
 # RFC 5321 limits a forward path to 256 octets; 320 leaves room for normalisation, and
 # `UserCreate` refuses an address whose normal form is longer still.
 EMAIL_MAX_LENGTH = 320
+FULL_NAME_MAX_LENGTH = 255
 
 
 def normalize_email(email: str) -> str:
@@ -44,6 +45,9 @@ class User(IdMixin, TimestampMixin, Base):
     hashed_password: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
     is_superuser: Mapped[bool] = mapped_column(default=False, server_default=false())
+    full_name: Mapped[str | None] = mapped_column(String(FULL_NAME_MAX_LENGTH))
+    # Set when the owner used a link sent to `email` (verification or password reset).
+    email_verified: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     def __repr__(self) -> str:
         # No email: a repr ends up in logs and tracebacks.

@@ -1,9 +1,11 @@
 """Queries and writes for `User`."""
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, select
+from sqlalchemy import bindparam, delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import EmailAlreadyRegistered
@@ -45,6 +47,7 @@ class UserRepository(BaseRepository[User]):
         hashed_password: str,
         is_active: bool = True,
         is_superuser: bool = False,
+        email_verified: bool = False,
     ) -> User:
         """Insert a user; raise `EmailAlreadyRegistered` when the email is taken.
 
@@ -56,6 +59,7 @@ class UserRepository(BaseRepository[User]):
             hashed_password=hashed_password,
             is_active=is_active,
             is_superuser=is_superuser,
+            email_verified=email_verified,
         )
         try:
             with self.session.begin_nested():
@@ -66,6 +70,30 @@ class UserRepository(BaseRepository[User]):
             raise EmailAlreadyRegistered from error
         return user
 
+    def page(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        email: str | None = None,
+        is_active: bool | None = None,
+        sort: str = "created_at",
+    ) -> tuple[Sequence[User], int]:
+        """One page of the users that match, in `sort` order (`-` first: descending), and how
+        many match in all. Ties are ordered by id, so paging never repeats or skips a user.
+        """
+        conditions = []
+        if email is not None:
+            conditions.append(User.email.contains(normalize_email(email), autoescape=True))
+        if is_active is not None:
+            conditions.append(User.is_active.is_(is_active))
+        column = {"created_at": User.created_at, "email": User.email}[sort.removeprefix("-")]
+        descending = sort.startswith("-")
+        order = (column.desc(), User.id.desc()) if descending else (column.asc(), User.id.asc())
+        statement = select(User).where(*conditions).order_by(*order).limit(limit).offset(offset)
+        total = self.session.scalar(select(func.count()).select_from(User).where(*conditions))
+        return self.session.scalars(statement).all(), total or 0
+
     def get_with_session(
         self, user_id: Id, session_id: uuid.UUID, *, now: datetime
     ) -> tuple[User, bool] | None:
@@ -75,17 +103,13 @@ class UserRepository(BaseRepository[User]):
         return None if row is None else (row[0], row[1])
 
     def lock(self, user_id: Id) -> User | None:
-        """The user, read afresh and locked until the transaction ends, or None."""
-        statement = select(User).where(User.id == user_id).with_for_update()
-        return self.session.scalars(statement).one_or_none()
+        """The user, read afresh and locked until the transaction ends, or None.
 
-    def set_active(self, user: User, *, is_active: bool) -> User:
-        """Activate or deactivate `user`; deactivation also ends every session."""
-        user.is_active = is_active
-        self.session.flush()
-        if not is_active:
-            self.end_sessions(user)
-        return user
+        FOR NO KEY UPDATE: writers of the user wait in turn, but rows that merely reference
+        the user (a refresh inserting its next token) do not, so the two cannot deadlock.
+        """
+        statement = select(User).where(User.id == user_id).with_for_update(key_share=True)
+        return self.session.scalars(statement).one_or_none()
 
     def end_sessions(self, user: User) -> None:
         """End every session of `user`: refresh and access tokens stop working at once."""
@@ -106,14 +130,17 @@ class UserRepository(BaseRepository[User]):
         statement = (
             select(User.id)
             .where(User.is_superuser.is_(True), User.is_active.is_(True))
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
         return self.session.scalars(statement).all() == [user.id]
 
-    def set_superuser(self, user: User, *, is_superuser: bool) -> User:
-        """Grant or withdraw every permission."""
-        user.is_superuser = is_superuser
+    def update(self, user: User, changes: Mapping[str, Any]) -> User:
+        """Set the fields in `changes`; deactivation also ends every session."""
+        for name, value in changes.items():
+            setattr(user, name, value)
         self.session.flush()
+        if changes.get("is_active") is False:
+            self.end_sessions(user)
         return user
 
     def set_password_hash(self, user: User, hashed_password: str) -> User:

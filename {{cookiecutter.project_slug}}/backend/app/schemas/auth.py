@@ -1,13 +1,14 @@
 """Bodies of the `/auth` endpoints."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.errors import InvalidRequest, UnsupportedGrantType
 from app.core.tokens import TOKEN_MAX_LENGTH
 from app.models.user import EMAIL_MAX_LENGTH
-from app.schemas.text import UnicodeStr
+from app.schemas.text import UnicodeEmail, UnicodeStr
+from app.schemas.user import NewPassword
 
 # A login's password is checked against the stored hash, not against the sign-up rules; this
 # only bounds what a client can make the server hash.
@@ -73,3 +74,38 @@ class RefreshTokenBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     refresh_token: UnicodeStr = Field(max_length=TOKEN_MAX_LENGTH)
+
+
+# Emailed tokens are 43 characters; anything much longer is no token of this service's.
+EmailedToken = Annotated[UnicodeStr, Field(min_length=1, max_length=128)]
+
+
+class PasswordResetRequest(BaseModel):
+    """The email of the account whose password was forgotten."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: UnicodeEmail
+
+
+class PasswordResetConfirm(BaseModel):
+    """The token from a password-reset email, and the new password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: EmailedToken
+    new_password: NewPassword
+
+
+class VerificationToken(BaseModel):
+    """The token from a verification email."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: EmailedToken
+
+
+class Accepted(BaseModel):
+    """The request is taken: what follows happens by email."""
+
+    detail: str

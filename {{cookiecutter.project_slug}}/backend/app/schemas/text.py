@@ -6,7 +6,7 @@ from pydantic import BeforeValidator, EmailStr, Field
 from pydantic_core import PydanticCustomError
 
 
-def _refuse_unstorable_text(value: object) -> object:
+def refuse_unstorable_text(value: object) -> object:
     """JSON can spell a lone surrogate (`"\\ud800"`), which no encoder can write out, and NUL,
     which PostgreSQL cannot store in text."""
     if isinstance(value, str):
@@ -26,11 +26,11 @@ STORABLE_TEXT_PATTERN = r"^[^\u0000\ud800-\udfff]*$"
 
 UnicodeStr = Annotated[
     str,
-    BeforeValidator(_refuse_unstorable_text),
+    BeforeValidator(refuse_unstorable_text),
     Field(json_schema_extra={"pattern": STORABLE_TEXT_PATTERN}),
 ]
 UnicodeEmail = Annotated[
     EmailStr,
-    BeforeValidator(_refuse_unstorable_text),
+    BeforeValidator(refuse_unstorable_text),
     Field(json_schema_extra={"pattern": STORABLE_TEXT_PATTERN}),
 ]

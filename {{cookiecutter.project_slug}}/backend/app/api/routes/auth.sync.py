@@ -1,4 +1,5 @@
-"""The `/auth` endpoints: an OAuth2 token endpoint (password and refresh grants), and logout.
+"""The `/auth` endpoints: an OAuth2 token endpoint (password and refresh grants), logout, and
+the links that emails carry (password reset, email verification).
 
 No route here holds a database connection while it hashes: it reads what it needs in one short
 transaction, verifies the password with no connection, then writes in another.
@@ -7,44 +8,69 @@ transaction, verifies the password with no connection, then writes in another.
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Form, Request, Response, status
 from sqlalchemy.orm import Session
 
 from app.api.addresses import client_address
-from app.api.deps import SettingsDep, TransactionsDep
+from app.api.deps import ReadsDep, SettingsDep, TransactionsDep
 from app.api.errors import (
     NO_STORE_HEADERS,
     error_responses,
+    password_too_common_error,
     token_error_response,
     token_error_responses,
 )
 from app.api.responses import json_response
 from app.core.config import Settings
 from app.core.errors import (
+    EmailUnverified,
     InvalidCredentials,
     InvalidRequest,
+    InvalidResetToken,
     InvalidToken,
+    InvalidVerificationToken,
     TooManyAttempts,
     UnsupportedGrantType,
     UserInactive,
 )
-from app.core.security import verify_and_update_password, verify_dummy_password
+from app.core.passwords import is_too_common
+from app.core.security import (
+    hash_password,
+    verify_and_update_password,
+    verify_dummy_password,
+)
 from app.core.security_log import security_log
-from app.core.tokens import create_access_token, hash_refresh_token, new_refresh_token
+from app.core.tokens import create_access_token, hash_token, new_refresh_token
 from app.db.session import Transactions
+from app.emails import password_reset_email, queue_email, verification_email
+from app.models.account_token import TokenPurpose
 from app.models.auth_session import AuthSession
 from app.models.mixins import Id, utcnow
+from app.models.user import User
+from app.repositories.account_tokens import AccountTokenRepository
 from app.repositories.auth_sessions import AuthSessionRepository
 from app.repositories.login_failures import LoginFailureRepository, account_key, address_key
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.users import UserRepository
-from app.schemas.auth import RefreshTokenBody, TokenPair, TokenRequest
+from app.schemas.auth import (
+    Accepted,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    RefreshTokenBody,
+    TokenPair,
+    TokenRequest,
+    VerificationToken,
+)
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
+RESET_ACCEPTED = Accepted(
+    detail="If an active account has this email, a link to reset its password is on its way."
+)
 TokenRequestDep = Annotated[TokenRequest, Form()]
 # What the token endpoint answers as RFC 6749 errors.
 TOKEN_ERRORS = (
+    EmailUnverified,
     InvalidRequest,
     UnsupportedGrantType,
     InvalidCredentials,
@@ -98,10 +124,123 @@ def refresh(
 def log_out(body: RefreshTokenBody, transactions: TransactionsDep) -> Response:
     """End the refresh token's session. Unknown tokens get the same 204: nothing to learn."""
     with transactions() as session:
-        known = RefreshTokenRepository(session).get_by_hash(hash_refresh_token(body.refresh_token))
+        known = RefreshTokenRepository(session).get_by_hash(hash_token(body.refresh_token))
         if known is not None:
             AuthSessionRepository(session).end(known.family_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/password-reset",
+    response_model=Accepted,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def request_password_reset(
+    body: PasswordResetRequest,
+    background: BackgroundTasks,
+    transactions: TransactionsDep,
+    settings: SettingsDep,
+) -> Response:
+    """Email a link to choose a new password to the active account with this email, if any.
+
+    The answer is the same, after the same work, whether or not the email is registered. An
+    account gets at most EMAILS_PER_ACCOUNT_PER_HOUR of these emails; later requests within
+    the hour are answered alike and send nothing.
+    """
+    token = None
+    with transactions() as session:
+        users = UserRepository(session)
+        found = users.get_by_email(body.email)
+        user = users.lock(found.id) if found is not None else None
+        if user is not None and user.is_active:
+            token = AccountTokenRepository(session).issue(
+                user.id,
+                TokenPurpose.PASSWORD_RESET,
+                now=utcnow(),
+                lifetime=timedelta(minutes=settings.PASSWORD_RESET_EXPIRE_MINUTES),
+                per_hour=settings.EMAILS_PER_ACCOUNT_PER_HOUR,
+            )
+    if user is not None and token is not None:
+        queue_email(background, password_reset_email(user, token, settings), settings)
+    return json_response(RESET_ACCEPTED, status.HTTP_202_ACCEPTED)
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(InvalidResetToken),
+)
+def confirm_password_reset(
+    body: PasswordResetConfirm, transactions: TransactionsDep, reads: ReadsDep
+) -> Response:
+    """Set a new password with the token of a reset email.
+
+    The token is used up and the account's other reset tokens die; every session of the user
+    ends, its failed logins are forgotten, and its email counts as verified.
+    """
+    with reads() as session:
+        user_id = AccountTokenRepository(session).owner(
+            body.token, TokenPurpose.PASSWORD_RESET, now=utcnow()
+        )
+        owner = UserRepository(session).get_by_id(user_id) if user_id is not None else None
+    if owner is None:
+        raise InvalidResetToken
+    if is_too_common(body.new_password, email=owner.email):
+        raise password_too_common_error("new_password")
+    new_hash = hash_password(body.new_password)
+    with transactions() as session:
+        user_id = AccountTokenRepository(session).use(
+            body.token, TokenPurpose.PASSWORD_RESET, now=utcnow()
+        )
+        users = UserRepository(session)
+        user = users.lock(user_id) if user_id is not None else None
+        if user is None:
+            raise InvalidResetToken
+        users.update(user, {"hashed_password": new_hash, "email_verified": True})
+        users.end_sessions(user)
+        LoginFailureRepository(session).clear(account_key(user.email))
+    security_log.warning("Password reset by email: user %s, every session ended", user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/verify-email",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(InvalidVerificationToken),
+)
+def verify_email(body: VerificationToken, transactions: TransactionsDep) -> Response:
+    """Mark the email verified with the token of a verification email; the token is used up."""
+    with transactions() as session:
+        user_id = AccountTokenRepository(session).use(
+            body.token, TokenPurpose.EMAIL_VERIFICATION, now=utcnow()
+        )
+        users = UserRepository(session)
+        user = users.lock(user_id) if user_id is not None else None
+        if user is None:
+            raise InvalidVerificationToken
+        users.update(user, {"email_verified": True})
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def send_verification_email(
+    session: Session, user: User, background: BackgroundTasks, settings: Settings
+) -> None:
+    """Queue an email with a new verification link, unless the hourly cap is reached.
+
+    The caller commits: the email goes out after the response, so only once the token is
+    stored.
+    """
+    token = AccountTokenRepository(session).issue(
+        user.id,
+        TokenPurpose.EMAIL_VERIFICATION,
+        now=utcnow(),
+        lifetime=timedelta(hours=settings.EMAIL_VERIFICATION_EXPIRE_HOURS),
+        per_hour=settings.EMAILS_PER_ACCOUNT_PER_HOUR,
+    )
+    if token is not None:
+        queue_email(background, verification_email(user, token, settings), settings)
 
 
 def log_in(
@@ -110,18 +249,12 @@ def log_in(
     """A new session for the account, if the password is right and no limit is reached.
 
     An unknown email and a wrong password get the same answer after the same work: an unknown
-    email is verified against a dummy hash. Failures count per account and per client address;
-    past either limit, logins are refused before any hashing.
+    email is verified against a dummy hash.
     """
     now = utcnow()
-    window = timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
-    account = account_key(email)
-    limits = {
-        account: settings.LOGIN_MAX_FAILURES_PER_ACCOUNT,
-        address_key(address): settings.LOGIN_MAX_FAILURES_PER_ADDRESS,
-    }
+    limits = login_limits(email, address, settings)
     with transactions() as session:
-        retry_after = LoginFailureRepository(session).retry_after(limits, now=now, window=window)
+        retry_after = throttled_for(session, limits, settings=settings, now=now)
         user = UserRepository(session).get_by_email(email)
     if retry_after is not None:
         security_log.warning("Login throttled: user %s", user.id if user else "unknown")
@@ -133,15 +266,39 @@ def log_in(
         matches, new_hash = verify_and_update_password(password, user.hashed_password)
     if user is None or not matches:
         with transactions() as session:
-            failures = LoginFailureRepository(session)
-            failures.prune(now=now, window=window)
-            failures.record(list(limits), now=now, window=window)
+            count_failure(session, limits, settings=settings, now=now)
         security_log.warning("Login failed: user %s", user.id if user else "unknown")
         raise InvalidCredentials
     with transactions() as session:
         return start_session(
-            session, user.id, account, new_hash=new_hash, settings=settings, now=now
+            session, user.id, account_key(email), new_hash=new_hash, settings=settings, now=now
         )
+
+
+def login_limits(email: str, address: str, settings: Settings) -> dict[str, int]:
+    """The failure counters a password attempt counts against, and their limits."""
+    return {
+        account_key(email): settings.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        address_key(address): settings.LOGIN_MAX_FAILURES_PER_ADDRESS,
+    }
+
+
+def throttled_for(
+    session: Session, limits: dict[str, int], *, settings: Settings, now: datetime
+) -> int | None:
+    """Seconds to wait while a counter is at its limit (checked before any hashing), or None."""
+    window = timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
+    return LoginFailureRepository(session).retry_after(limits, now=now, window=window)
+
+
+def count_failure(
+    session: Session, limits: dict[str, int], *, settings: Settings, now: datetime
+) -> None:
+    """Count a wrong password against every counter in `limits`."""
+    window = timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
+    failures = LoginFailureRepository(session)
+    failures.prune(now=now, window=window)
+    failures.record(list(limits), now=now, window=window)
 
 
 def start_session(
@@ -161,6 +318,8 @@ def start_session(
         raise InvalidCredentials
     if not user.is_active:
         raise UserInactive
+    if settings.EMAIL_VERIFICATION_REQUIRED and not user.email_verified:
+        raise EmailUnverified
     LoginFailureRepository(session).clear(account)
     if new_hash is not None:
         # The hash was made with older Argon2 parameters than the settings': upgrade it.
@@ -181,7 +340,7 @@ def rotate(refresh_token: str, transactions: Transactions, settings: Settings) -
     session ends, and with it every token descending from the same login.
     """
     now = utcnow()
-    token_hash = hash_refresh_token(refresh_token)
+    token_hash = hash_token(refresh_token)
     with transactions() as session:
         tokens = RefreshTokenRepository(session)
         sessions = AuthSessionRepository(session)
@@ -213,7 +372,7 @@ def issue_tokens(
     tokens.add_token(
         user_id=auth_session.user_id,
         family_id=auth_session.id,
-        token_hash=hash_refresh_token(refresh_token),
+        token_hash=hash_token(refresh_token),
         expires_at=min(now + refresh_lifetime, auth_session.expires_at),
         generation=generation,
     )
