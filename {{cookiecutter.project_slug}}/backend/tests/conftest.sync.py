@@ -30,8 +30,7 @@ from tests.database import (
     remove_test_database,
     report_lines,
 )
-# The suite's SMTP server, and the `mailbox` fixture that reads what it received.
-from tests.mailbox import mailbox, smtp_server  # noqa: F401
+from tests.mailbox import mailbox, smtp_server  # noqa: F401 - the suite's SMTP server
 
 T = TypeVar("T")
 {%- if cookiecutter.database == "postgresql" %}

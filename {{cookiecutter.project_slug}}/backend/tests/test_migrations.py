@@ -194,7 +194,9 @@ def emails(connection: Connection) -> list[str]:
 
 def add_users(connection: Connection, *addresses: str) -> None:
     # Only the columns of 0002's `users`: the model's later ones do not exist yet.
-    users = sa_table("users", column("id"), column("email"), column("hashed_password"))
+    users = sa_table(
+        "users", column("id", ID_COLUMN_TYPE), column("email"), column("hashed_password")
+    )
     new_id = User.__table__.c.id.default
     rows: list[dict[str, Any]] = []
     for address in addresses:

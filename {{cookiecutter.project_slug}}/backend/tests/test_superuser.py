@@ -63,6 +63,7 @@ def test_a_new_superuser_takes_the_password_from_the_environment(
     assert again == f"{email} is a superuser already"
     assert user is not None
     assert user.is_superuser
+    assert user.email_verified
     assert verify_password(NEW_PASSWORD, user.hashed_password)
 
 
@@ -113,6 +114,7 @@ def test_promote_sets_the_new_password_and_ends_every_session(
     assert user is not None
     assert user.is_superuser
     assert user.is_active
+    assert user.email_verified
     assert verify_password(NEW_PASSWORD, user.hashed_password)
     assert not verify_password(DEFAULT_PASSWORD, user.hashed_password)
     for refresh_token in sessions:
