@@ -20,6 +20,7 @@ import httpx2
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from tests.mail import smtp_env
 from tests.tcp_proxy import TcpProxy
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
@@ -363,6 +364,8 @@ def serving(
         # The tests are the proxy: each plays clients at addresses of its own (X-Forwarded-For),
         # so that failed logins in one test never throttle another's.
         "TRUSTED_PROXIES": "127.0.0.1",
+        # Email goes to the test process's SMTP server (tests/mail.py).
+        **smtp_env(),
         **(env or {}),
     }
     log_path = directory / "server.log"

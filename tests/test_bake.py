@@ -230,12 +230,20 @@ def test_the_generated_env_passes_productions_checks_as_compose_runs_it(baked: B
     database_url = re.search(r"^      DATABASE_URL: (.+)$", compose, re.MULTILINE)
     assert database_url is not None
     compose_url = re.sub(r"\$\{(\w+)\}", lambda name: env[name.group(1)], database_url.group(1))
+    # `${SMTP_HOST:-mailpit}`: the .env's value, or compose's Mailpit when it is empty.
+    smtp_host = re.search(r"^      SMTP_HOST: \$\{SMTP_HOST:-(\w+)\}$", compose, re.MULTILINE)
+    assert smtp_host is not None
 
     result = baked.run(
         str(VENV_BIN / "python"),
         "-c",
         "from app.core.config import get_settings; print(get_settings().ENVIRONMENT)",
-        env={"ENVIRONMENT": "production", "DATABASE_URL": compose_url, "PYTHONPATH": "backend"},
+        env={
+            "ENVIRONMENT": "production",
+            "DATABASE_URL": compose_url,
+            "SMTP_HOST": env.get("SMTP_HOST") or smtp_host.group(1),
+            "PYTHONPATH": "backend",
+        },
     )
 
     assert result.stdout.strip() == "production"

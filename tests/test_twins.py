@@ -26,6 +26,7 @@ TWINS = (
     "backend/app/api/routes/auth.py",
     "backend/app/api/routes/users.py",
     "backend/app/prune_sessions.py",
+    "backend/app/repositories/account_tokens.py",
     "backend/app/repositories/auth_sessions.py",
     "backend/app/repositories/base.py",
     "backend/app/repositories/login_failures.py",

@@ -43,7 +43,7 @@ ARGON2_MIN_MEMORY_COST_KIB = 19 * 1024
 ARGON2_MIN_TIME_COST = 2
 DEPLOYED = frozenset({"staging", "production"})
 # Where the links in emails get their token.
-TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 - a placeholder, not a secret
+LINK_TOKEN_FIELD = "{token}"  # noqa: S105 - where the token goes, not a secret
 {%- if cookiecutter.database == "postgresql" %}
 # The development database's name, in the default DATABASE_URL.
 DATABASE_NAME = "{{ cookiecutter.project_slug }}"
@@ -262,9 +262,9 @@ class Settings(BaseSettings):
 
     def _check_email(self) -> list[str]:
         problems = [
-            f"{name}: must contain {TOKEN_PLACEHOLDER}"
+            f"{name}: must contain {LINK_TOKEN_FIELD}"
             for name in ("PASSWORD_RESET_URL", "EMAIL_VERIFICATION_URL")
-            if TOKEN_PLACEHOLDER not in getattr(self, name)
+            if LINK_TOKEN_FIELD not in getattr(self, name)
         ]
         if self.ENVIRONMENT in DEPLOYED and not self.SMTP_HOST:
             problems.append(f"SMTP_HOST: required in {self.ENVIRONMENT} (accounts get email)")

@@ -19,7 +19,7 @@ from string import Template
 
 from fastapi import BackgroundTasks
 
-from app.core.config import TOKEN_PLACEHOLDER, Settings
+from app.core.config import LINK_TOKEN_FIELD, Settings
 from app.models.user import User
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def password_reset_email(user: User, token: str, settings: Settings) -> Email:
         template="password_reset",
         to=user.email,
         user_id=str(user.id),
-        link=settings.PASSWORD_RESET_URL.replace(TOKEN_PLACEHOLDER, token),
+        link=settings.PASSWORD_RESET_URL.replace(LINK_TOKEN_FIELD, token),
         valid_for=_duration(settings.PASSWORD_RESET_EXPIRE_MINUTES, "minute"),
     )
 
@@ -57,7 +57,7 @@ def verification_email(user: User, token: str, settings: Settings) -> Email:
         template="verify_email",
         to=user.email,
         user_id=str(user.id),
-        link=settings.EMAIL_VERIFICATION_URL.replace(TOKEN_PLACEHOLDER, token),
+        link=settings.EMAIL_VERIFICATION_URL.replace(LINK_TOKEN_FIELD, token),
         valid_for=_duration(settings.EMAIL_VERIFICATION_EXPIRE_HOURS, "hour"),
     )
 
