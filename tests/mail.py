@@ -72,7 +72,7 @@ def smtp_server() -> tuple[Mailbox, int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
     controller.start()
     atexit.register(controller.stop)
     return mailbox, port

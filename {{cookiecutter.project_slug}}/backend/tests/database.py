@@ -23,7 +23,6 @@ from sqlalchemy import make_url
 
 from app.core.config import get_settings
 {%- endif %}
-from tests import mailbox
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 _DATABASE_DIRECTORY = tempfile.mkdtemp(prefix="{{ cookiecutter.project_slug }}-tests-")
@@ -60,10 +59,9 @@ os.environ.update(
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST_KIB": "64",
         "ARGON2_PARALLELISM": "1",
-        # Email goes to the suite's own SMTP server (tests/mailbox.py).
-        "SMTP_HOST": mailbox.HOST,
-        "SMTP_PORT": str(mailbox.PORT),
-        "SMTP_SECURITY": "none",
+        # No mail server: emails are logged, as in development. Tests that read email take
+        # the `mailbox` fixture, which points the settings at the suite's SMTP server.
+        "SMTP_HOST": "",
 {%- if cookiecutter.database == "postgresql" %}
         # Sessions in a zone other than UTC (libpq reads PGTZ), as on a server configured that
         # way: every timestamp must still come back in UTC. +05:30, so no whole-hour slip hides.

@@ -1,7 +1,7 @@
 """A real SMTP server for the suite (aiosmtpd, in this process): the app's emails land here.
 
-`tests/database.py` points SMTP_HOST and SMTP_PORT at it before the settings are read; the
-`mailbox` fixture hands a test the messages that arrived while it ran.
+The `mailbox` fixture points the settings at it for one test and hands the test the messages
+that arrived meanwhile. Other tests send no email: with no SMTP_HOST, the app logs them.
 """
 
 import logging
@@ -16,9 +16,13 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from app.core.config import get_settings
+
 HOST = "127.0.0.1"
 # aiosmtpd logs every SMTP command at INFO: the app's own log is what tests read.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
+# Addresses the server refuses for good (550), as a real one refuses an unknown mailbox.
+REFUSED_PREFIX = "refused-"
 # The token in a link: what `secrets.token_urlsafe` spells.
 LINK_TOKEN = re.compile(r"[?&]token=([A-Za-z0-9_-]+)")
 
@@ -39,6 +43,14 @@ class Mailbox:
     def __init__(self) -> None:
         self._messages: list[EmailMessage] = []
         self._lock = threading.Lock()
+
+    async def handle_RCPT(  # noqa: N802
+        self, _server: Any, _session: Any, envelope: Any, address: str, _options: list[str]
+    ) -> str:
+        if address.startswith(REFUSED_PREFIX):
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
         message = message_from_bytes(envelope.content, policy=policy.default)
@@ -72,18 +84,23 @@ class Mailbox:
         return found.group(1)
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def smtp_server() -> Iterator[Mailbox]:
-    """The SMTP server, running for the whole session: any test may make the app send mail."""
+    """The SMTP server, started by the first test that reads email, for the whole session."""
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname=HOST, port=PORT)
+    # SMTPUTF8: addresses need not be ASCII (sign-up takes internationalised ones).
+    controller = Controller(mailbox, hostname=HOST, port=PORT, enable_SMTPUTF8=True)
     controller.start()
     yield mailbox
     controller.stop()
 
 
 @pytest.fixture
-def mailbox(smtp_server: Mailbox) -> Mailbox:
-    """The messages sent during this test."""
+def mailbox(smtp_server: Mailbox, monkeypatch: pytest.MonkeyPatch) -> Mailbox:
+    """The messages the app sends during this test, through the suite's SMTP server."""
+    settings = get_settings()
+    monkeypatch.setattr(settings, "SMTP_HOST", HOST)
+    monkeypatch.setattr(settings, "SMTP_PORT", PORT)
+    monkeypatch.setattr(settings, "SMTP_SECURITY", "none")
     smtp_server.clear()
     return smtp_server

@@ -27,7 +27,7 @@ from tests.factories import (
     signed_up_and_logged_in,
     unique_email,
 )
-from tests.mailbox import Mailbox, unused_port
+from tests.mailbox import REFUSED_PREFIX, Mailbox, unused_port
 
 NEW_PASSWORD = "another-horse-42"
 RESET_SUBJECT = "Reset your"
@@ -669,7 +669,10 @@ def test_a_request_that_fails_sends_no_email(
 
 
 def test_with_the_smtp_server_down_the_api_answers_and_logs_one_warning(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    client: TestClient,
+    mailbox: Mailbox,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     user = sign_up(client).json()
     monkeypatch.setattr(get_settings(), "SMTP_PORT", unused_port())
@@ -683,11 +686,38 @@ def test_with_the_smtp_server_down_the_api_answers_and_logs_one_warning(
     assert [(record.levelname, record.getMessage()) for record in lines] == [
         (
             "WARNING",
-            f"Email 'password_reset' to user {user['id']} not sent after 4 attempts: "
+            f"Email 'password_reset' to user {user['id']} not sent after 4 of 4 attempts: "
             "ConnectionRefusedError",
         )
     ]
     assert user["email"] not in caplog.text
+    assert [sent["Subject"] for sent in mailbox.messages if RESET_SUBJECT in sent["Subject"]] == []
+
+
+def test_an_address_the_server_refuses_for_good_is_not_tried_again(
+    client: TestClient,
+    mailbox: Mailbox,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(emails, "RETRY_DELAYS_SECONDS", (0.0, 0.0, 0.0))
+
+    with caplog.at_level(logging.WARNING, logger="app.emails"):
+        user = sign_up(client, email=unique_email(REFUSED_PREFIX)).json()
+
+    lines = [record.getMessage() for record in caplog.records if record.name == "app.emails"]
+    assert lines == [
+        f"Email 'verify_email' to user {user['id']} not sent after 1 of 4 attempts: "
+        "SMTPRecipientsRefused"
+    ]
+    assert user["email"] not in caplog.text
+    assert mailbox.messages == []
+
+
+def test_an_internationalised_address_gets_its_email(client: TestClient, mailbox: Mailbox) -> None:
+    user = sign_up(client, email="j\u00f6rg@b\u00fccher.example").json()
+
+    assert mailbox.token(user["email"], VERIFY_SUBJECT)
 
 
 def test_without_smtp_host_development_logs_the_link(

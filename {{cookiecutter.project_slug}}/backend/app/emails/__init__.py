@@ -25,7 +25,8 @@ from app.models.user import User
 logger = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
-# Waits between the attempts of a send that fails: four attempts in all, over about 7 s.
+# Waits between the attempts of a send that fails for a while (the server is down, busy, or
+# answers 4xx): four attempts in all, over about 7 s. A 5xx answer is not tried again.
 RETRY_DELAYS_SECONDS = (1.0, 2.0, 4.0)
 
 
@@ -97,23 +98,34 @@ def send(email: Email, settings: Settings) -> None:
             email.link,
         )
         return
-    for delay in (*RETRY_DELAYS_SECONDS, None):
+    attempts = len(RETRY_DELAYS_SECONDS) + 1
+    for attempt, delay in enumerate((*RETRY_DELAYS_SECONDS, None), start=1):
         try:
             _deliver(message, settings)
-        except (smtplib.SMTPException, OSError) as error:
-            if delay is None:
-                # The error's text can quote the address: its type says enough.
-                logger.warning(
-                    "Email %r to user %s not sent after %d attempts: %s",
-                    email.template,
-                    email.user_id,
-                    len(RETRY_DELAYS_SECONDS) + 1,
-                    type(error).__name__,
-                )
-                return
-            time.sleep(delay)
-        else:
-            return
+        except (smtplib.SMTPException, OSError, ValueError) as error:
+            if delay is not None and not _refused_for_good(error):
+                time.sleep(delay)
+                continue
+            # The error's text can quote the address: its type says enough.
+            logger.warning(
+                "Email %r to user %s not sent after %d of %d attempts: %s",
+                email.template,
+                email.user_id,
+                attempt,
+                attempts,
+                type(error).__name__,
+            )
+        return
+
+
+def _refused_for_good(error: Exception) -> bool:
+    """Whether trying again cannot help: a 5xx answer, or an address the server cannot take
+    (one that is not ASCII, to a server without SMTPUTF8)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return isinstance(error, smtplib.SMTPNotSupportedError | ValueError)
 
 
 def _deliver(message: EmailMessage, settings: Settings) -> None:
