@@ -92,6 +92,21 @@ def main() -> None:
         f"  cd {project.name}\n"
         "  make run    # virtualenv, install, migrate, serve on http://127.0.0.1:8000\n"
         "  make test   # the test suite\n"
+        f"{postgresql_note(project)}"
+    )
+
+
+def postgresql_note(project: Path) -> str:
+    """What a PostgreSQL project's first `make run` needs: the server and role DATABASE_URL
+    names (the database itself is created when the role may)."""
+    if ANSWERS["database"] != "postgresql":
+        return ""
+    slug = ANSWERS["project_slug"]
+    return (
+        f"\nmake run migrates the database DATABASE_URL in {project.name}/.env names: the role\n"
+        f"{slug} on localhost:5432, with the password .env holds. Create that role once\n"
+        f"(createuser --createdb --pwprompt {slug}) and make run creates the database;\n"
+        "or run `make up` for PostgreSQL in Docker, or point DATABASE_URL elsewhere.\n"
     )
 
 

@@ -218,3 +218,13 @@ def test_every_bake_gets_secrets_of_its_own(tmp_path: Path, answers: tuple[str, 
     if answers:
         assert first["POSTGRES_PASSWORD"] != second["POSTGRES_PASSWORD"]
         assert first["DATABASE_URL"] != second["DATABASE_URL"]
+
+
+def test_a_postgresql_project_says_what_its_database_url_needs(tmp_path: Path) -> None:
+    postgresql = bake_with(tmp_path / "pg", "database=postgresql", "project_slug=shop_api")
+    sqlite = bake_with(tmp_path / "lite", "database=sqlite", "project_slug=shop_api")
+
+    assert postgresql.returncode == sqlite.returncode == 0
+    assert "the role\nshop_api on localhost:5432" in postgresql.stdout
+    assert "createuser --createdb --pwprompt shop_api" in postgresql.stdout
+    assert "createuser" not in sqlite.stdout

@@ -25,7 +25,12 @@ import app.models  # noqa: F401  - registers every model on Base.metadata
 from app.core.config import get_settings
 from app.db.base import Base
 {%- if cookiecutter.database == "postgresql" %}
-from app.db.postgresql import bound_statement_time
+from app.db.postgresql import (
+    CannotCreateDatabase,
+    bound_statement_time,
+    create_database,
+    is_missing_database,
+)
 {%- endif %}
 from app.db.sqlite import create_private_file, use_explicit_transactions
 
@@ -157,6 +162,16 @@ async def connect(engine: AsyncEngine) -> AsyncConnection:
     try:
         return await engine.connect()
     except OperationalError as error:
+{%- if cookiecutter.database == "postgresql" %}
+        if engine.url.get_backend_name() == "postgresql" and is_missing_database(engine.url, error):
+            # The first run on a new server: create the database, when its role may.
+            try:
+                create_database(engine.url)
+            except CannotCreateDatabase as refusal:
+                sys.exit(str(refusal))
+            print(f'Created the database "{engine.url.database}".', file=sys.stderr)  # noqa: T201
+            return await connect(engine)
+{%- endif %}
         sys.exit(cannot_connect(engine.url, error))
 
 

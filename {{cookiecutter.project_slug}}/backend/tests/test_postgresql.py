@@ -1,20 +1,37 @@
-"""What a request costs PostgreSQL, and what a connection the server closed costs a request.
+"""What a request costs PostgreSQL, what a connection the server closed costs a request, and
+the first migration on a server where the database does not exist yet.
 
 The app runs on its own engine here, outside any test transaction, so that what reaches the
 server is exactly what a served app sends.
 """
 
+import os
+import secrets
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, create_engine, delete, event, text, update
+from sqlalchemy import (
+    URL,
+    Connection,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    inspect,
+    make_url,
+    text,
+    update,
+)
 
+from app.core.config import PROJECT_ROOT
 from app.db.session import get_engine
 from app.main import create_app
 from app.models.user import User
-from tests.database import TEST_DATABASE_URL
+from tests.database import TEST_DATABASE_URL, run_on_server
 from tests.factories import bearer, log_in, sign_up
 
 # conftest.py leaves this module out when the tests fall back to SQLite.
@@ -162,3 +179,66 @@ def test_a_connection_the_server_closed_costs_no_request_an_error(
     assert answers == [200, 200, 200]
     assert statements.backend_pids, "no connection was checked out"
     assert not statements.backend_pids & pooled, "a closed connection was handed out"
+
+
+@pytest.fixture
+def fresh_database() -> Iterator[URL]:
+    """The URL of a database the test server does not have; dropped afterwards."""
+    url = make_url(TEST_DATABASE_URL)
+    fresh = url.set(database=f"{url.database}_fresh")
+    drop = f'DROP DATABASE IF EXISTS "{fresh.database}" WITH (FORCE)'
+    run_on_server(TEST_DATABASE_URL, drop)
+    yield fresh
+    run_on_server(TEST_DATABASE_URL, drop)
+
+
+def migrate(url: URL) -> subprocess.CompletedProcess[str]:
+    """`alembic upgrade head` on `url`, as `make db-upgrade` runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", "backend/alembic.ini", "upgrade", "head"],
+        cwd=PROJECT_ROOT,
+        env=os.environ | {"DATABASE_URL": url.render_as_string(hide_password=False)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_first_migration_creates_a_missing_database(fresh_database: URL) -> None:
+    result = migrate(fresh_database)
+
+    assert result.returncode == 0, result.stderr
+    assert f'Created the database "{fresh_database.database}".' in result.stderr
+    engine = create_engine(fresh_database)
+    try:
+        with engine.connect() as connection:
+            assert {"users", "alembic_version"} <= set(inspect(connection).get_table_names())
+    finally:
+        engine.dispose()
+    assert migrate(fresh_database).returncode == 0  # and the next run just connects
+
+
+def test_a_role_that_may_not_create_the_database_is_told_how_in_one_line(
+    fresh_database: URL,
+) -> None:
+    role, password = f"{fresh_database.database}_role", secrets.token_urlsafe(16)
+    run_on_server(
+        TEST_DATABASE_URL,
+        f'DROP ROLE IF EXISTS "{role}"',
+        f"CREATE ROLE \"{role}\" LOGIN NOCREATEDB PASSWORD '{password}'",
+    )
+    try:
+        result = migrate(fresh_database.set(username=role, password=password))
+    finally:
+        run_on_server(TEST_DATABASE_URL, f'DROP ROLE IF EXISTS "{role}"')
+
+    name = fresh_database.database
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f'error: the database "{name}" does not exist, and the role "{role}"')
+    assert f"createdb --host {fresh_database.host} --port {fresh_database.port or 5432} " in line
+    in_psql = f'CREATE DATABASE "{name}" OWNER "{role}";'
+    assert f"--owner {role} {name}   (or, in psql: {in_psql})" in line
+    assert password not in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,9 +1,12 @@
-"""PostgreSQL connections that wait a bounded time, and are replaced once the server closes them."""
+"""PostgreSQL connections that wait a bounded time, and are replaced once the server closes them;
+and the database itself, created when it does not exist yet."""
 
 import select
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event
+import psycopg
+from psycopg import sql
+from sqlalchemy import URL, Connection, Engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -68,3 +71,37 @@ def bound_statement_time(connection: Connection, *, timeout_ms: int) -> None:
         connection.exec_driver_sql(f"{role_in_database} SET statement_timeout = {int(timeout_ms)}")
     else:
         connection.exec_driver_sql(f"{role_in_database} RESET statement_timeout")
+
+
+class CannotCreateDatabase(Exception):
+    """The database does not exist, and its role may not create it: the message says how to."""
+
+
+def is_missing_database(url: URL, error: Exception) -> bool:
+    """Whether connecting to `url` failed because its database does not exist (yet)."""
+    return f'database "{url.database}" does not exist' in str(error)
+
+
+def create_database(url: URL) -> None:
+    """Create the database `url` names, owned by its role, from the server's `postgres` database.
+
+    `CannotCreateDatabase` when the role may not (it lacks CREATEDB) or cannot reach `postgres`:
+    its message is the one line that gives the command to run instead.
+    """
+    name, role = url.database or "", url.username or ""
+    maintenance = url.set(drivername="postgresql", database="postgres")
+    try:
+        with psycopg.connect(
+            maintenance.render_as_string(hide_password=False), autocommit=True, connect_timeout=5
+        ) as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.errors.DuplicateDatabase:
+        return  # another replica created it meanwhile
+    except psycopg.Error as error:
+        reason = " ".join(str(error).split()).removeprefix("connection failed: ")
+        host = f"--host {url.host} --port {url.port or 5432}"
+        raise CannotCreateDatabase(
+            f'error: the database "{name}" does not exist, and the role "{role}" cannot create '
+            f"it ({reason}); as a PostgreSQL superuser, run: createdb {host} --owner {role} "
+            f'{name}   (or, in psql: CREATE DATABASE "{name}" OWNER "{role}";)'
+        ) from None
