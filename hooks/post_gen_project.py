@@ -8,7 +8,9 @@ again, on fresh renders of the old and the new template.
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import subprocess
 from pathlib import Path
 
 ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
@@ -81,11 +83,49 @@ def write_env(project: Path) -> None:
     env.chmod(0o600)
 
 
+def record_template_commit(project: Path) -> None:
+    """Add the template's commit to `.cookiecutter.json`, for `cruft link --checkout`.
+
+    cruft names the commit it renders (`_commit`); cookiecutter, the template's directory: a
+    git checkout there (a clone, or cookiecutter's own clone of `gh:...`) names its commit. From
+    files outside git the project names none, and the README's link command uses `main`.
+    """
+    commit = ANSWERS.get("_commit") or checkout_commit(ANSWERS.get("_repo_dir", ""))
+    if not commit:
+        return
+    answers_file = project / ".cookiecutter.json"
+    answers = json.loads(answers_file.read_text(encoding="utf-8"))
+    answers["template_commit"] = commit
+    answers_file.write_text(json.dumps(answers, indent=2) + "\n", encoding="utf-8")
+
+
+def checkout_commit(directory: str) -> str | None:
+    """The commit checked out in `directory`, or None when it is no git checkout."""
+    if not directory:
+        return None
+    template = Path(directory)
+    if not template.is_absolute():
+        # Relative to where cookiecutter was started, which PWD still names (hooks run in the
+        # new project).
+        template = Path(os.environ.get("PWD", "/")) / template
+    try:
+        return subprocess.run(  # noqa: S603 - git, on the template's own directory
+            ["git", "-C", str(template), "rev-parse", "--verify", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def main() -> None:
     project = Path.cwd()
     keep_mode_files(project, ANSWERS["sqlalchemy_mode"])
     drop_other_database_files(project, ANSWERS["database"])
     write_env(project)
+    record_template_commit(project)
     print(
         f"\nCreated {ANSWERS['project_name']} in {project}\n\n"
         "Next steps:\n"

@@ -7,6 +7,7 @@ the test then releases a next version there, as the maintainers would, and updat
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from dataclasses import asdict
@@ -183,6 +184,8 @@ def test_a_template_release_merges_into_a_project_with_its_own_changes(
     versions = project.path / "backend/alembic/versions"
     [template_revision] = versions.glob("*_add_display_name.py")
     assert changed_files(project) == {
+        # The template commit the project is at, as `.cruft.json` records it too.
+        ".cookiecutter.json",
         ".cruft.json",
         ".gitignore",
         "README.md",
@@ -210,6 +213,9 @@ def test_a_template_release_merges_into_a_project_with_its_own_changes(
     ]
     assert len(ids) == len(set(ids)), f"revision ids clash: {sorted(ids)}"
     project.run(CRUFT, "check")
+    cruft_state = json.loads((project.path / ".cruft.json").read_text(encoding="utf-8"))
+    answers = json.loads((project.path / ".cookiecutter.json").read_text(encoding="utf-8"))
+    assert answers["template_commit"] == cruft_state["commit"]
 
     # The post-generation hook, run again on the updated project, changes nothing.
     env_file = (project.path / ".env").read_bytes()
@@ -231,3 +237,47 @@ def test_a_template_release_merges_into_a_project_with_its_own_changes(
     project.make("db-check")
     project.make("lint")
     project.make("test")
+
+
+@pytest.mark.parametrize(
+    "baked",
+    [param for param in combination_params() if param.id == "sqlite-uuid-sync"],
+    indirect=True,
+)
+def test_the_documented_link_works_against_a_plain_clone(baked: Baked, tmp_path: Path) -> None:
+    """A project made with plain cookiecutter from a clone, linked by the README's command."""
+    clone = tmp_path / "clone"
+    source = copy_of_the_template(baked, tmp_path / "template")
+    baked.run("git", "clone", "--quiet", str(source), str(clone), cwd=tmp_path)
+    answers = [f"{name}={value}" for name, value in asdict(baked.combination).items()]
+    baked.run(
+        str(VENV_BIN / "cookiecutter"),
+        "--no-input",
+        "--output-dir",
+        str(tmp_path / "projects"),
+        str(clone),
+        *answers,
+        cwd=tmp_path,
+    )
+    project = Baked(baked.combination, tmp_path / "projects/my_service", dict(baked.env))
+    project.run("git", "init", "--quiet", "--initial-branch=main")
+    commit_everything(project, project.path, "Generated with cookiecutter")
+    readme = (project.path / "README.md").read_text(encoding="utf-8")
+    [link] = [
+        block
+        for block in re.findall(r"```bash\n(.*?)```", readme, re.DOTALL)
+        if "cruft link" in block
+    ]
+
+    path = f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"  # cruft, as `pipx install` puts it
+    project.run(
+        "bash", "-euo", "pipefail", "-c", link.replace("<template>", str(clone)), env={"PATH": path}
+    )
+
+    commit = baked.run("git", "rev-parse", "HEAD", cwd=clone).stdout.strip()
+    linked = json.loads((project.path / ".cruft.json").read_text(encoding="utf-8"))
+    assert linked["commit"] == commit
+    assert linked["template"] == str(clone)
+    assert linked["context"]["cookiecutter"]["sqlalchemy_mode"] == baked.combination.sqlalchemy_mode
+    project.run(CRUFT, "check")
+    assert project.run(CRUFT, "diff", "--exit-code", check=False).returncode == 0
