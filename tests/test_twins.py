@@ -61,8 +61,9 @@ ASYNC_WORDS = (
 )
 # `(await session.scalars(...)).all()` is `session.scalars(...).all()` in sync code.
 AWAITED_CALL = re.compile(r"\(await ([\w.]+\([^()]*\))\)")
-# The async code runs Argon2 in a worker thread: `await in_hashing_thread(f, x)` is `f(x)`.
-HASHING_THREAD = re.compile(r"in_hashing_thread\(\s*(\w+),\s*")
+# The async code runs Argon2, and sending email, in a worker thread: `await
+# in_hashing_thread(f, x)` and `await run_in_threadpool(f, x)` are `f(x)`.
+HASHING_THREAD = re.compile(r"(?:in_hashing_thread|run_in_threadpool)\(\s*(\w+),\s*")
 # A command starts its event loop where the sync one calls straight in: `asyncio.run(f(x))`.
 EVENT_LOOP = re.compile(r"asyncio\.run\((.*)\)$", re.MULTILINE)
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from app import emails
 from app.api.routes import users as users_routes
@@ -778,3 +779,25 @@ def test_pruning_deletes_expired_tokens_once_they_no_longer_count_against_the_ca
     assert count(in_app_transaction, AccountToken, old["id"]) == 0
     assert count(in_app_transaction, AccountToken, recent["id"]) == 1
     assert mailbox.token(recent["email"], VERIFY_SUBJECT)
+
+
+def test_a_reset_the_database_fails_after_the_answer_is_one_warning(
+    client: TestClient,
+    mailbox: Mailbox,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    user = sign_up(client).json()
+    mailbox.clear()
+
+    def fail(*_args: Any, **_kwargs: Any) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("the server closed the connection"))
+
+    monkeypatch.setattr(AccountTokenRepository, "issue", fail)
+    with caplog.at_level(logging.WARNING):
+        response = reset(client, user["email"])
+
+    assert response.status_code == 202
+    lines = [record.getMessage() for record in caplog.records if record.name.startswith("app.")]
+    assert lines == ["Password reset not started: the database failed (OperationalError)"]
+    assert mailbox.messages == []

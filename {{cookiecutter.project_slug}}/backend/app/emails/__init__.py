@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
+from functools import cache
 from pathlib import Path
 from string import Template
 
@@ -70,15 +71,11 @@ def queue_email(background: BackgroundTasks, email: Email, settings: Settings) -
 
 def render(email: Email, settings: Settings) -> EmailMessage:
     """The message: the subject line and the plain-text and HTML bodies of its template."""
-    values = {
-        "project_name": settings.PROJECT_NAME,
-        "link": email.link,
-        "valid_for": email.valid_for,
-    }
+    values = _values(email, settings)
     escaped = {name: html.escape(value) for name, value in values.items()}
-    subject, _, text = _template(f"{email.template}.txt").substitute(values).partition("\n\n")
+    subject, text = _subject_and_text(email.template, values)
     message = EmailMessage()
-    message["Subject"] = subject.removeprefix("Subject:").strip()
+    message["Subject"] = subject
     message["From"] = formataddr((settings.PROJECT_NAME, settings.EMAIL_FROM))
     message["To"] = email.to
     message["Message-ID"] = make_msgid(domain=settings.EMAIL_FROM.rpartition("@")[2])
@@ -89,11 +86,11 @@ def render(email: Email, settings: Settings) -> EmailMessage:
 
 def send(email: Email, settings: Settings) -> None:
     """Deliver `email`, retrying with backoff; without SMTP_HOST, log it instead (development)."""
-    message = render(email, settings)
     if not settings.SMTP_HOST:
+        subject, _ = _subject_and_text(email.template, _values(email, settings))
         logger.info(
             "Email not sent (SMTP_HOST is unset): %r to user %s: %s",
-            message["Subject"],
+            subject,
             email.user_id,
             email.link,
         )
@@ -101,7 +98,7 @@ def send(email: Email, settings: Settings) -> None:
     attempts = len(RETRY_DELAYS_SECONDS) + 1
     for attempt, delay in enumerate((*RETRY_DELAYS_SECONDS, None), start=1):
         try:
-            _deliver(message, settings)
+            _deliver(render(email, settings), settings)
         except (smtplib.SMTPException, OSError, ValueError) as error:
             if delay is not None and not _refused_for_good(error):
                 time.sleep(delay)
@@ -150,5 +147,17 @@ def _duration(count: int, unit: str) -> str:
     return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
 
 
+def _values(email: Email, settings: Settings) -> dict[str, str]:
+    return {"project_name": settings.PROJECT_NAME, "link": email.link, "valid_for": email.valid_for}
+
+
+def _subject_and_text(template: str, values: dict[str, str]) -> tuple[str, str]:
+    """The subject (the `.txt` file's first line) and the plain-text body after it."""
+    subject, _, text = _template(f"{template}.txt").substitute(values).partition("\n\n")
+    return subject.removeprefix("Subject:").strip(), text
+
+
+@cache
 def _template(name: str) -> Template:
+    """A template file, read once per process: restart the app after editing one."""
     return Template((TEMPLATES / name).read_text(encoding="utf-8"))

@@ -5,10 +5,12 @@ No route here holds a database connection while it hashes: it reads what it need
 transaction, verifies the password with no connection, then writes in another.
 """
 
+import logging
 from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request, Response, status
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.api.addresses import client_address
@@ -42,7 +44,7 @@ from app.core.security import (
 from app.core.security_log import security_log
 from app.core.tokens import create_access_token, hash_token, new_refresh_token
 from app.db.session import Transactions
-from app.emails import password_reset_email, queue_email, verification_email
+from app.emails import password_reset_email, queue_email, send, verification_email
 from app.models.account_token import TokenPurpose
 from app.models.auth_session import AuthSession
 from app.models.mixins import Id, utcnow
@@ -62,6 +64,7 @@ from app.schemas.auth import (
     VerificationToken,
 )
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 RESET_ACCEPTED = Accepted(
@@ -143,26 +146,36 @@ def request_password_reset(
 ) -> Response:
     """Email a link to choose a new password to the active account with this email, if any.
 
-    The answer is the same, after the same work, whether or not the email is registered. An
-    account gets at most EMAILS_PER_ACCOUNT_PER_HOUR of these emails; later requests within
-    the hour are answered alike and send nothing.
+    The answer is the same, and as quick, whether or not the email is registered: the account
+    is looked up after it was sent. An account gets at most EMAILS_PER_ACCOUNT_PER_HOUR of these
+    emails; later requests within the hour are answered alike and send nothing.
     """
-    token = None
-    with transactions() as session:
-        users = UserRepository(session)
-        found = users.get_by_email(body.email)
-        user = users.lock(found.id) if found is not None else None
-        if user is not None and user.is_active:
-            token = AccountTokenRepository(session).issue(
-                user.id,
-                TokenPurpose.PASSWORD_RESET,
-                now=utcnow(),
-                lifetime=timedelta(minutes=settings.PASSWORD_RESET_EXPIRE_MINUTES),
-                per_hour=settings.EMAILS_PER_ACCOUNT_PER_HOUR,
-            )
-    if user is not None and token is not None:
-        queue_email(background, password_reset_email(user, token, settings), settings)
+    background.add_task(email_reset_link, body.email, transactions, settings)
     return json_response(RESET_ACCEPTED, status.HTTP_202_ACCEPTED)
+
+
+def email_reset_link(email: str, transactions: Transactions, settings: Settings) -> None:
+    """Issue a reset token to the active account with `email`, if any, and email it: after the
+    answer, and after the token's transaction committed."""
+    token = None
+    try:
+        with transactions() as session:
+            users = UserRepository(session)
+            found = users.get_by_email(email)
+            user = users.lock(found.id) if found is not None else None
+            if user is not None and user.is_active:
+                token = AccountTokenRepository(session).issue(
+                    user.id,
+                    TokenPurpose.PASSWORD_RESET,
+                    now=utcnow(),
+                    lifetime=timedelta(minutes=settings.PASSWORD_RESET_EXPIRE_MINUTES),
+                    per_hour=settings.EMAILS_PER_ACCOUNT_PER_HOUR,
+                )
+    except SQLAlchemyError as error:
+        logger.warning("Password reset not started: the database failed (%s)", type(error).__name__)
+        return
+    if user is not None and token is not None:
+        send(password_reset_email(user, token, settings), settings)
 
 
 @router.post(
