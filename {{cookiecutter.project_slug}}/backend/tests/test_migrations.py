@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from alembic import command
@@ -35,10 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy import table as sa_table
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import ExecutionContext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.schema import CreateTable
-from sqlalchemy.sql.schema import CallableColumnDefault
 
 from app.db.base import Base
 from app.db.sqlite import use_explicit_transactions
@@ -197,12 +195,12 @@ def add_users(connection: Connection, *addresses: str) -> None:
     users = sa_table(
         "users", column("id", ID_COLUMN_TYPE), column("email"), column("hashed_password")
     )
-    new_id = User.__table__.c.id.default
+    uuid_keys = isinstance(User.__table__.c.id.type, Uuid)
     rows: list[dict[str, Any]] = []
     for address in addresses:
         row: dict[str, Any] = {"email": address, "hashed_password": "not-a-real-hash"}
-        if isinstance(new_id, CallableColumnDefault):  # UUIDs come from the application
-            row["id"] = new_id.arg(cast("ExecutionContext", None))
+        if uuid_keys:  # UUIDs come from the application, integers from the database
+            row["id"] = uuid.uuid4()
         rows.append(row)
     connection.execute(insert(users), rows)
     connection.commit()

@@ -205,11 +205,8 @@ async def confirm_password_reset(
         raise password_too_common_error("new_password")
     new_hash = await in_hashing_thread(hash_password, body.new_password)
     async with transactions() as session:
-        user_id = await AccountTokenRepository(session).use(
-            body.token, TokenPurpose.PASSWORD_RESET, now=utcnow()
-        )
         users = UserRepository(session)
-        user = await users.lock(user_id) if user_id is not None else None
+        user = await owner_of_used_token(session, body.token, TokenPurpose.PASSWORD_RESET)
         if user is None:
             raise InvalidResetToken
         await users.update(user, {"hashed_password": new_hash, "email_verified": True})
@@ -228,15 +225,19 @@ async def confirm_password_reset(
 async def verify_email(body: VerificationToken, transactions: TransactionsDep) -> Response:
     """Mark the email verified with the token of a verification email; the token is used up."""
     async with transactions() as session:
-        user_id = await AccountTokenRepository(session).use(
-            body.token, TokenPurpose.EMAIL_VERIFICATION, now=utcnow()
-        )
-        users = UserRepository(session)
-        user = await users.lock(user_id) if user_id is not None else None
+        user = await owner_of_used_token(session, body.token, TokenPurpose.EMAIL_VERIFICATION)
         if user is None:
             raise InvalidVerificationToken
-        await users.update(user, {"email_verified": True})
+        await UserRepository(session).update(user, {"email_verified": True})
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def owner_of_used_token(
+    session: AsyncSession, token: str, purpose: TokenPurpose
+) -> User | None:
+    """Use a live emailed token up; its owner, read afresh and locked, or None."""
+    user_id = await AccountTokenRepository(session).use(token, purpose, now=utcnow())
+    return await UserRepository(session).lock(user_id) if user_id is not None else None
 
 
 async def send_verification_email(

@@ -203,11 +203,8 @@ def confirm_password_reset(
         raise password_too_common_error("new_password")
     new_hash = hash_password(body.new_password)
     with transactions() as session:
-        user_id = AccountTokenRepository(session).use(
-            body.token, TokenPurpose.PASSWORD_RESET, now=utcnow()
-        )
         users = UserRepository(session)
-        user = users.lock(user_id) if user_id is not None else None
+        user = owner_of_used_token(session, body.token, TokenPurpose.PASSWORD_RESET)
         if user is None:
             raise InvalidResetToken
         users.update(user, {"hashed_password": new_hash, "email_verified": True})
@@ -226,15 +223,17 @@ def confirm_password_reset(
 def verify_email(body: VerificationToken, transactions: TransactionsDep) -> Response:
     """Mark the email verified with the token of a verification email; the token is used up."""
     with transactions() as session:
-        user_id = AccountTokenRepository(session).use(
-            body.token, TokenPurpose.EMAIL_VERIFICATION, now=utcnow()
-        )
-        users = UserRepository(session)
-        user = users.lock(user_id) if user_id is not None else None
+        user = owner_of_used_token(session, body.token, TokenPurpose.EMAIL_VERIFICATION)
         if user is None:
             raise InvalidVerificationToken
-        users.update(user, {"email_verified": True})
+        UserRepository(session).update(user, {"email_verified": True})
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def owner_of_used_token(session: Session, token: str, purpose: TokenPurpose) -> User | None:
+    """Use a live emailed token up; its owner, read afresh and locked, or None."""
+    user_id = AccountTokenRepository(session).use(token, purpose, now=utcnow())
+    return UserRepository(session).lock(user_id) if user_id is not None else None
 
 
 def send_verification_email(
