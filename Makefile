@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DEMO_DIR := build/demo
 # The template's own code; the generated project is linted baked, by the tests.
-LINTED := hooks tests bench
+LINTED := hooks tests bench local_extensions.py
 # Two workers: one per core; every combination is baked once, on one worker.
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 

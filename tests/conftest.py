@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ import httpx2
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from tests.mail import smtp_env
+from tests.mail import free_port, smtp_env
 from tests.tcp_proxy import TcpProxy
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
@@ -32,7 +31,7 @@ SQLALCHEMY_MODES = ("sync", "async")
 # from a shell (its own variables, `make:` rather than `make[1]:` in its messages).
 MAKE_VARIABLES = frozenset({"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"})
 # Plugins of the template's environment that a baked project does not use.
-FOREIGN_PLUGINS = "-p no:cookies -p no:pytest_benchmark -p no:schemathesis"
+FOREIGN_PLUGINS = "-p no:cookies -p no:pytest_benchmark"
 
 
 @dataclass(frozen=True)
@@ -167,7 +166,7 @@ def bakes() -> Iterator[dict[Combination, Baked]]:
         test_url = baked.env.get("TEST_DATABASE_URL")
         if server and test_url:
             name = make_url(test_url).database
-            for suffix in ("", "_migrations", "_workflow"):
+            for suffix in ("", "_migrations", "_workflow", "_fuzz"):
                 drop_database(server, f"{name}{suffix}")
 
 
@@ -238,12 +237,6 @@ each_combination = pytest.mark.parametrize("baked", combination_params(), indire
 each_postgresql_combination = pytest.mark.parametrize(
     "baked", combination_params(("postgresql",)), indirect=True
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # How long a served app's statements may run on PostgreSQL (the role's default, see `serving`).

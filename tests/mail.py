@@ -1,20 +1,25 @@
 """A real SMTP server (aiosmtpd) in the test process, for the served projects' emails.
 
 One per process, started on first use: every project `serving` starts sends its mail here, and
-a test reads the messages to its own addresses.
+a test reads the messages to its own addresses. A test may start a server of its own, and read
+it through the part of Mailpit's HTTP API that the generated README uses.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import re
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -65,20 +70,72 @@ class Mailbox:
         return found.group(1)
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @cache
 def smtp_server() -> tuple[Mailbox, int]:
     """The process's SMTP server and its port, started on first use."""
-    mailbox = Mailbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
-    controller.start()
+    mailbox, port, controller = start_smtp_server()
     atexit.register(controller.stop)
     return mailbox, port
 
 
-def smtp_env() -> dict[str, str]:
-    """A served project's settings to send its mail to `smtp_server`."""
-    _, port = smtp_server()
+def start_smtp_server() -> tuple[Mailbox, int, Controller]:
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
+    controller.start()
+    return mailbox, port, controller
+
+
+def smtp_env(port: int | None = None) -> dict[str, str]:
+    """A served project's settings to send its mail to `smtp_server` (or to `port`)."""
+    if port is None:
+        _, port = smtp_server()
     return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_SECURITY": "none"}
+
+
+@contextmanager
+def mailpit() -> Iterator[tuple[int, int]]:
+    """An SMTP server of the test's own, and `GET /api/v1/message/latest` of Mailpit's API over
+    what it received (the message's `Subject`, `To` and `Text`, 404 before the first one):
+    the SMTP and the HTTP port."""
+    mailbox, smtp_port, controller = start_smtp_server()
+
+    class LatestMessage(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            with mailbox.lock:
+                latest = mailbox.messages[-1] if mailbox.messages else None
+            if self.path != "/api/v1/message/latest" or latest is None:
+                self.send_error(404)
+                return
+            text = latest.get_body(preferencelist=("plain",))
+            body = json.dumps(
+                {
+                    "Subject": latest["Subject"],
+                    "To": [{"Address": latest["To"], "Name": ""}],
+                    "Text": text.get_content() if text is not None else "",
+                }
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    api = ThreadingHTTPServer(("127.0.0.1", 0), LatestMessage)
+    thread = threading.Thread(target=api.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield smtp_port, api.server_address[1]
+    finally:
+        api.shutdown()
+        api.server_close()
+        controller.stop()

@@ -18,6 +18,7 @@ from tests.conftest import TEMPLATE_DIR, Baked, Served, combination_params
 # The page is the same in every combination; the session and routes behind it differ by mode.
 BROWSER_COMBINATIONS = ("sqlite-uuid-sync", "postgresql-int-async")
 SCREENSHOTS = TEMPLATE_DIR / "build/artifacts/browser"
+PROJECT_NAME = "My Service"
 # Generous: in `make test` the page shares two cores with other projects' mypy and pytest.
 TIMEOUT_MS = 20_000
 
@@ -84,10 +85,11 @@ def call_users_me_from_swagger_ui(page: Page, email: str, password: str) -> str:
 def test_swagger_ui_offline_logs_in_and_shows_the_current_user(
     chromium: str, served: Served, baked: Baked
 ) -> None:
-    """Sign up, Authorize in /docs, Try it out GET /users/me: 200 with the email on the page.
+    """Sign up, Authorize in /docs, Try it out GET /users/me: 200 with the email on the page;
+    then /redoc renders the API.
 
-    Every request off the served origin is aborted and must not even be attempted: the page
-    works with no network. The screenshot, taken pass or fail, is
+    Every request off the served origin is aborted and must not even be attempted: the pages
+    work with no network. The screenshot, taken pass or fail, is
     build/artifacts/browser/<combination>.png in the template's checkout.
     """
     email = f"browser-{uuid.uuid4().hex[:8]}@example.com"
@@ -119,6 +121,12 @@ def test_swagger_ui_offline_logs_in_and_shows_the_current_user(
                 # Fail here, by name, rather than on a button that never rendered.
                 assert blocked == [], f"/docs reached off {served.url}"
                 shown = call_users_me_from_swagger_ui(page, email, password)
+                # Redoc, whose stock script asks Redocly's CDN for a logo: rendered, asking
+                # nothing of anyone else.
+                page.goto(f"{served.url}/redoc")
+                expect(page.get_by_role("link", name="API docs by Redocly")).to_be_visible()
+                expect(page.locator(".api-info h1")).to_contain_text(PROJECT_NAME)
+                page.wait_for_load_state("networkidle")
             finally:
                 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=screenshot, full_page=True)

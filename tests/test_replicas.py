@@ -26,12 +26,12 @@ from tests.conftest import (
     combination_params,
     database_url_on_server,
     drop_database,
-    free_port,
     recreate_database,
     require_postgres,
     running_in_ci,
     serving,
 )
+from tests.mail import free_port
 from tests.tcp_proxy import TcpProxy
 from tests.test_served_app import CONCURRENT_SIGN_UPS, bearer, log_in, sign_up_at_once
 

@@ -12,8 +12,8 @@ from typing import Any
 import httpx2
 from sqlalchemy import create_engine, text
 
-from tests.conftest import Baked, Served, each_combination, free_port, serving
-from tests.mail import smtp_server
+from tests.conftest import Baked, Served, each_combination, serving
+from tests.mail import free_port, smtp_server
 from tests.test_replicas import only
 from tests.test_served_app import PASSWORD, bearer
 

@@ -8,6 +8,7 @@ from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
 
+from app.api.docs import add_redoc
 from app.api.errors import REQUEST_ID_HEADER, install_error_handlers
 from app.api.middleware import (
     CORS_HEADERS,
@@ -20,6 +21,7 @@ from app.api.router import api_router
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 
+DOCS_STATIC_URL = "/docs/static"
 # Ids a client or a proxy may pass in; anything else is replaced by a fresh one.
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
@@ -42,9 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # /docs and /redoc load their scripts and styles from this app, not from a CDN.
         app = FastAPIOffline(
             title=settings.PROJECT_NAME,
-            static_url="/docs/static",
+            static_url=DOCS_STATIC_URL,
+            redoc_url=None,
             generate_unique_id_function=operation_id,
         )
+        add_redoc(app, static_url=DOCS_STATIC_URL)
     else:
         # Without a schema there are no /docs and /redoc either.
         app = FastAPI(title=settings.PROJECT_NAME, openapi_url=None)

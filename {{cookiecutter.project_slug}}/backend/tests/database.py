@@ -4,6 +4,7 @@ Importing this module (conftest.py does, first) points DATABASE_URL at a databas
 own, so the suite never touches the development database nor reads secrets from `.env`.
 """
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -26,6 +27,7 @@ from app.core.config import get_settings
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 _DATABASE_DIRECTORY = tempfile.mkdtemp(prefix="{{ cookiecutter.project_slug }}-tests-")
+atexit.register(shutil.rmtree, _DATABASE_DIRECTORY, ignore_errors=True)
 {%- if cookiecutter.database == "postgresql" %}
 
 
@@ -84,21 +86,36 @@ def report_lines() -> list[str]:
     return [database]
 
 
-def create_test_database() -> None:
-    """An empty database for the run (a SQLite file is created on first use)."""
+def database_beside(name: str) -> str:
+    """Another database of the run's own, on the same server or in the same directory: `make
+    fuzz` serves the app on one while a test run may use the suite's."""
 {%- if cookiecutter.database == "postgresql" %}
     if ON_POSTGRESQL:
-        recreate_database(TEST_DATABASE_URL)
+        url = make_url(TEST_DATABASE_URL)
+        return url.set(database=f"{url.database}_{name}").render_as_string(hide_password=False)
 {%- endif %}
+    return f"sqlite:///{_DATABASE_DIRECTORY}/{name}.db"
 
 
-def remove_test_database() -> None:
-    """Drop the run's database and its directory."""
+def create_test_database(url: str = TEST_DATABASE_URL) -> None:
+    """An empty database at `url`: recreated on PostgreSQL; on SQLite, a file left from before
+    is removed (SQLite creates it on first use)."""
 {%- if cookiecutter.database == "postgresql" %}
-    if ON_POSTGRESQL:
-        drop_database(TEST_DATABASE_URL)
+    if make_url(url).get_backend_name() == "postgresql":
+        recreate_database(url)
+        return
 {%- endif %}
-    shutil.rmtree(_DATABASE_DIRECTORY, ignore_errors=True)
+    Path(make_url(url).database or "").unlink(missing_ok=True)
+
+
+def remove_test_database(url: str = TEST_DATABASE_URL) -> None:
+    """Drop the database at `url` (the directory of SQLite files goes when the process ends)."""
+{%- if cookiecutter.database == "postgresql" %}
+    if make_url(url).get_backend_name() == "postgresql":
+        drop_database(url)
+        return
+{%- endif %}
+    Path(make_url(url).database or "").unlink(missing_ok=True)
 {%- if cookiecutter.database == "postgresql" %}
 
 

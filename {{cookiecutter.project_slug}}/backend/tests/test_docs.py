@@ -20,6 +20,16 @@ def test_docs_pages_load_their_assets_from_the_app(client: TestClient) -> None:
             assert client.get(asset).status_code == 200, asset
 
 
+def test_redoc_asks_no_cdn_for_its_logo(client: TestClient) -> None:
+    page = client.get("/redoc").text
+    script = client.get(re.findall(r'<script src="([^"]+)"', page)[-1])
+
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert b"Redoc" in script.content
+    assert b"cdn.redoc.ly" not in script.content
+
+
 def test_the_schema_documents_every_error_and_the_login_flow(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     paths = schema["paths"]
