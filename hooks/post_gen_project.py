@@ -65,6 +65,16 @@ def drop_other_database_files(project: Path, database: str) -> None:
             (project / name).unlink(missing_ok=True)
 
 
+def keep_lock(project: Path, database: str, mode: str) -> None:
+    """Keep the lock of the project's database and mode as `uv.lock` (the template holds one
+    per pair, `uv.<database>-<mode>.lock`, made by its `make lock`)."""
+    for variant in project.glob("uv.*-*.lock"):
+        if variant.name == f"uv.{database}-{mode}.lock":
+            variant.replace(project / "uv.lock")
+        else:
+            variant.unlink()
+
+
 def write_env(project: Path) -> None:
     """Create `.env` from `.env.example`, with new random values for the secrets.
 
@@ -124,6 +134,7 @@ def main() -> None:
     project = Path.cwd()
     keep_mode_files(project, ANSWERS["sqlalchemy_mode"])
     drop_other_database_files(project, ANSWERS["database"])
+    keep_lock(project, ANSWERS["database"], ANSWERS["sqlalchemy_mode"])
     write_env(project)
     record_template_commit(project)
     print(

@@ -26,6 +26,10 @@ USER_DESCRIPTION = "Invoices and refunds for the shop; the ledger lives elsewher
 # The template's next release: a column with its migration, in the model the user also changed.
 DISPLAY_NAME_FIELD = "    display_name: Mapped[str | None] = mapped_column(String(100))\n"
 IGNORED_EDITOR_FILES = "\n# Editors\n.idea/\n.vscode/\n"
+# And a dependency, with the locks made again: one the project already has indirectly, so that
+# the versions the tests run on stay the same.
+RELEASED_DEPENDENCY = '    "idna>=3.7",\n'
+
 TEMPLATE_REVISION = '''"""Add the users' display name.
 
 Revision ID: {number}
@@ -79,7 +83,8 @@ def copy_of_the_template(runner: Baked, destination: Path) -> Path:
 
 
 def release_next_version(runner: Baked, template: Path) -> str:
-    """Commit a template release: a new version, a column and its revision, a .gitignore entry.
+    """Commit a template release: a new version, a column and its revision, a .gitignore entry,
+    a dependency and the locks made again with it.
 
     Returns the new version.
     """
@@ -107,6 +112,13 @@ def release_next_version(runner: Baked, template: Path) -> str:
 
     with (template / PROJECT / ".gitignore").open("a", encoding="utf-8") as gitignore:
         gitignore.write(IGNORED_EDITOR_FILES)
+
+    pyproject = template / PROJECT / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    anchor = '    "httptools>=0.6.4",\n'
+    assert anchor in text
+    pyproject.write_text(text.replace(anchor, anchor + RELEASED_DEPENDENCY), encoding="utf-8")
+    runner.run(str(VENV_BIN / "python"), "scripts/lock.py", "lock", cwd=template)
 
     commit_everything(runner, template, f"Release {version}")
     return version
@@ -189,6 +201,8 @@ def test_a_template_release_merges_into_a_project_with_its_own_changes(
         ".cruft.json",
         ".gitignore",
         "README.md",
+        "pyproject.toml",
+        "uv.lock",
         "backend/app/models/user.py",
         f"backend/alembic/versions/{template_revision.name}",
     }
@@ -206,6 +220,8 @@ def test_a_template_release_merges_into_a_project_with_its_own_changes(
     assert DISPLAY_NAME_FIELD in model
     assert own_revision.is_file()
     assert ".idea/" in (project.path / ".gitignore").read_text(encoding="utf-8")
+    assert RELEASED_DEPENDENCY in (project.path / "pyproject.toml").read_text(encoding="utf-8")
+    project.run(str(VENV_BIN / "uv"), "lock", "--check", "--offline")
     ids = [
         match.group(1)
         for path in versions.glob("*.py")

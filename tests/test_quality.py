@@ -70,6 +70,15 @@ def test_workflow_matches_the_github_schema_and_passes_zizmor(baked: Baked) -> N
     baked.run(str(VENV_BIN / "zizmor"), "--offline", workflow)
 
 
+@each_combination
+def test_dependabot_config_matches_its_schema(baked: Baked) -> None:
+    config = ".github/dependabot.yml"
+    baked.run(str(VENV_BIN / "check-jsonschema"), "--builtin-schema", "vendor.dependabot", config)
+    text = (baked.path / config).read_text(encoding="utf-8")
+    assert "package-ecosystem: uv" in text
+    assert "package-ecosystem: github-actions" in text
+
+
 def test_the_template_workflow_matches_the_github_schema_and_passes_zizmor() -> None:
     workflow = str(TEMPLATE_DIR / ".github/workflows/ci.yml")
     for command in (
