@@ -4,7 +4,9 @@ import re
 
 from fastapi.testclient import TestClient
 
+from app.api.errors import error_response, error_responses
 from app.core.config import get_settings
+from app.core.errors import Conflict, NotFound
 from app.main import create_app
 
 REMOTE_URL = re.compile(r"""(?:src|href)=["']?(?:https?:)?//""", re.IGNORECASE)
@@ -80,3 +82,20 @@ def test_each_documented_error_shows_its_own_example(client: TestClient) -> None
     assert examples["invalid_token"]["value"]["code"] == "invalid_token"
     assert set(examples) == {"not_authenticated", "invalid_token"}
     assert set(responses["403"]["content"]["application/json"]["examples"]) == {"user_inactive"}
+
+
+def test_an_error_of_your_own_takes_the_status_of_its_base_class() -> None:
+    class InvoiceNotFound(NotFound):
+        code = "invoice_not_found"
+        message = "Invoice not found."
+
+    class InvoicePaid(Conflict):
+        code = "invoice_paid"
+        message = "This invoice is paid already."
+
+    documented = error_responses(InvoiceNotFound, InvoicePaid)
+
+    assert error_response(InvoiceNotFound()).status_code == 404
+    assert error_response(InvoicePaid()).status_code == 409
+    assert set(documented) == {404, 409}
+    assert "invoice_paid" in documented[409]["content"]["application/json"]["examples"]

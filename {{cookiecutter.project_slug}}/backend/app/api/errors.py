@@ -16,8 +16,8 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from app.core.errors import (
+    Conflict,
     DomainError,
-    EmailAlreadyRegistered,
     EmailUnverified,
     Forbidden,
     InvalidCredentials,
@@ -25,13 +25,12 @@ from app.core.errors import (
     InvalidResetToken,
     InvalidToken,
     InvalidVerificationToken,
-    LastSuperuser,
     NotAuthenticated,
+    NotFound,
     ReauthenticationRequired,
     TooManyAttempts,
     UnsupportedGrantType,
     UserInactive,
-    UserNotFound,
     WrongPassword,
 )
 from app.schemas.errors import ErrorResponse, TokenErrorResponse
@@ -40,8 +39,10 @@ from app.schemas.user import password_too_common
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# An error takes its own entry's status, or its nearest base class's (`status_of`): a subclass
+# of `NotFound` or `Conflict` needs no entry of its own.
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
-    EmailAlreadyRegistered: status.HTTP_409_CONFLICT,
+    Conflict: status.HTTP_409_CONFLICT,
     EmailUnverified: status.HTTP_400_BAD_REQUEST,
     Forbidden: status.HTTP_403_FORBIDDEN,
     InvalidCredentials: status.HTTP_401_UNAUTHORIZED,
@@ -49,13 +50,12 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     InvalidResetToken: status.HTTP_400_BAD_REQUEST,
     InvalidToken: status.HTTP_401_UNAUTHORIZED,
     InvalidVerificationToken: status.HTTP_400_BAD_REQUEST,
-    LastSuperuser: status.HTTP_409_CONFLICT,
     NotAuthenticated: status.HTTP_401_UNAUTHORIZED,
+    NotFound: status.HTTP_404_NOT_FOUND,
     ReauthenticationRequired: status.HTTP_403_FORBIDDEN,
     TooManyAttempts: status.HTTP_429_TOO_MANY_REQUESTS,
     UnsupportedGrantType: status.HTTP_400_BAD_REQUEST,
     UserInactive: status.HTTP_403_FORBIDDEN,
-    UserNotFound: status.HTTP_404_NOT_FOUND,
     WrongPassword: status.HTTP_400_BAD_REQUEST,
 }
 # The token endpoint answers as RFC 6749 (section 5.2) says: 400 and an `error` a generic OAuth2
@@ -87,9 +87,18 @@ DATABASE_UNAVAILABLE = {
 }
 
 
+def status_of(error: type[DomainError]) -> int:
+    """The status of an error class: its own in STATUS_BY_ERROR, or its nearest base's; 400
+    for a `DomainError` that names none."""
+    for kind in error.__mro__:
+        if kind in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[kind]
+    return status.HTTP_400_BAD_REQUEST
+
+
 def error_response(error: DomainError) -> JSONResponse:
     """The response for a domain error: its status, message and stable code."""
-    status_code = STATUS_BY_ERROR.get(type(error), status.HTTP_400_BAD_REQUEST)
+    status_code = status_of(type(error))
     return JSONResponse(
         status_code=status_code,
         content={"detail": error.message, "code": error.code},
@@ -143,7 +152,7 @@ def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any
     """OpenAPI entries for the domain errors a route can answer with, by status."""
     by_status: defaultdict[int, list[type[DomainError]]] = defaultdict(list)
     for error in errors:
-        by_status[STATUS_BY_ERROR[error]].append(error)
+        by_status[status_of(error)].append(error)
     return {
         status_code: _documented(
             ", ".join(f"`{error.code}`" for error in group),

@@ -12,14 +12,30 @@ class DomainError(Exception):
         self.message = message or self.message
 
 
-class EmailAlreadyRegistered(DomainError):
+class NotFound(DomainError):
+    """Nothing the caller may see has this id: a row that does not exist and someone else's get
+    the same answer. The API answers 404; an error of your own for a kind of row subclasses it."""
+
+    code = "not_found"
+    message = "Not found."
+
+
+class Conflict(DomainError):
+    """The change contradicts what is stored, such as a unique value already taken. The API
+    answers 409; an error of your own for such a rule subclasses it."""
+
+    code = "conflict"
+    message = "The request conflicts with what is stored."
+
+
+class EmailAlreadyRegistered(Conflict):
     """Another account already uses this email address (compared case-insensitively)."""
 
     code = "email_already_registered"
     message = "A user with this email address already exists."
 
 
-class UserNotFound(DomainError):
+class UserNotFound(NotFound):
     """No user has the requested id, or the caller may not see that user."""
 
     code = "user_not_found"
@@ -61,7 +77,7 @@ class Forbidden(DomainError):
     message = "You are not allowed to do this."
 
 
-class LastSuperuser(DomainError):
+class LastSuperuser(Conflict):
     """The change would leave no active superuser to manage the service."""
 
     code = "last_superuser"
