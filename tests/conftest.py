@@ -232,15 +232,6 @@ def baked(
     return bakes[combination]
 
 
-def on_its_own(param: Any, name: str) -> Any:
-    """`param` in an xdist group of its own (`<combination>-<name>`) rather than its
-    combination's: a long test that whichever worker is free can take. That worker bakes the
-    combination again if it has not yet, which takes about a second."""
-    marks = [mark for mark in param.marks if mark.name != "xdist_group"]
-    group = pytest.mark.xdist_group(f"{param.id}-{name}")
-    return pytest.param(*param.values, id=param.id, marks=[*marks, group])
-
-
 # Parametrise a test over every combination; it receives the baked project as `baked`.
 each_combination = pytest.mark.parametrize("baked", combination_params(), indirect=True)
 each_postgresql_combination = pytest.mark.parametrize(

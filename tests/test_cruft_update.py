@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from cookiecutter.hooks import run_hook_from_repo_dir
 
-from tests.conftest import TEMPLATE_DIR, VENV_BIN, Baked, combination_params, on_its_own
+from tests.conftest import TEMPLATE_DIR, VENV_BIN, Baked, combination_params
 
 CRUFT = str(VENV_BIN / "cruft")
 PROJECT = "{{cookiecutter.project_slug}}"
@@ -158,11 +158,7 @@ def changed_files(project: Baked) -> set[str]:
 
 @pytest.mark.parametrize(
     "baked",
-    [
-        on_its_own(param, "update")
-        for param in combination_params()
-        if param.id == "sqlite-uuid-sync"
-    ],
+    [param for param in combination_params() if param.id == "sqlite-uuid-sync"],
     indirect=True,
 )
 def test_a_template_release_merges_into_a_project_with_its_own_changes(

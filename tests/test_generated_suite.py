@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from tests.conftest import Baked, combination_params, each_combination, on_its_own
+from tests.conftest import Baked, combination_params, each_combination
 
 # Colour codes, should FORCE_COLOR or PY_COLORS reach the project's pytest.
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -180,7 +180,7 @@ def test_make_test_passes_on_the_chosen_database_in_random_order_on_two_workers(
 @pytest.mark.parametrize(
     "baked",
     [
-        on_its_own(param, "fallback")
+        param
         for param in combination_params(("postgresql",))
         if param.id in {"postgresql-uuid-sync", "postgresql-int-async"}
     ],

@@ -15,14 +15,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.conftest import (
-    TEMPLATE_DIR,
-    VENV_BIN,
-    Baked,
-    combination_params,
-    each_combination,
-    on_its_own,
-)
+from tests.conftest import TEMPLATE_DIR, VENV_BIN, Baked, combination_params, each_combination
 
 UV = str(VENV_BIN / "uv")
 STALE_LOCK = "make: uv.lock does not match pyproject.toml: run `make lock`"
@@ -87,11 +80,7 @@ def test_the_tests_run_on_the_locked_versions(baked: Baked) -> None:
 
 @pytest.mark.parametrize(
     "baked",
-    [
-        on_its_own(param, "install")
-        for param in combination_params()
-        if param.id in INSTALLED_COMBINATIONS
-    ],
+    [param for param in combination_params() if param.id in INSTALLED_COMBINATIONS],
     indirect=True,
 )
 def test_make_install_installs_exactly_the_lock(baked: Baked, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Baked, combination_params, on_its_own
+from tests.conftest import Baked, combination_params
 
 # Two combinations that differ in every answer (database, key type, mode), three seeds each. A
 # run takes about 25 s on two cores.
@@ -19,12 +19,7 @@ SEEDS = {
 @pytest.mark.parametrize(
     ("baked", "seed"),
     [
-        pytest.param(
-            param.values[0],
-            seed,
-            id=f"{param.id}-seed{seed}",
-            marks=on_its_own(param, f"fuzz{seed}").marks,
-        )
+        pytest.param(param.values[0], seed, id=f"{param.id}-seed{seed}", marks=param.marks)
         for param in combination_params()
         for seed in SEEDS.get(param.id, ())
     ],
