@@ -98,14 +98,14 @@ def database_beside(name: str) -> str:
 
 
 def create_test_database(url: str = TEST_DATABASE_URL) -> None:
-    """An empty database at `url`: recreated on PostgreSQL; on SQLite, a file left from before
-    is removed (SQLite creates it on first use)."""
+    """An empty database at `url`: recreated on PostgreSQL; on SQLite, no file left from before
+    (SQLite creates it on first use)."""
 {%- if cookiecutter.database == "postgresql" %}
     if make_url(url).get_backend_name() == "postgresql":
         recreate_database(url)
         return
 {%- endif %}
-    Path(make_url(url).database or "").unlink(missing_ok=True)
+    remove_test_database(url)
 
 
 def remove_test_database(url: str = TEST_DATABASE_URL) -> None:
@@ -115,7 +115,9 @@ def remove_test_database(url: str = TEST_DATABASE_URL) -> None:
         drop_database(url)
         return
 {%- endif %}
-    Path(make_url(url).database or "").unlink(missing_ok=True)
+    file = make_url(url).database
+    if file:
+        Path(file).unlink(missing_ok=True)
 {%- if cookiecutter.database == "postgresql" %}
 
 

@@ -10,7 +10,6 @@ N` repeats a run, `--max-examples N` makes it longer or shorter.
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ import httpx2
 from sqlalchemy import make_url
 
 from tests.database import create_test_database, database_beside, remove_test_database
+from tests.mailbox import unused_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).parent / "st"
@@ -30,16 +30,10 @@ SERVER_START_SECONDS = 60
 FUZZER_EMAIL = "fuzzer@example.com"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def served(database_url: str, log_path: Path) -> Iterator[str]:
     """The app migrated and served by `make run` on a free port; its base URL."""
-    port = free_port()
+    port = unused_port()
     with log_path.open("wb") as log:
         # A session of its own, so that stopping it stops make, uvicorn and its workers. The
         # arguments are this module's own: nothing a user typed reaches a shell.
