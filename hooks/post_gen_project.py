@@ -36,6 +36,8 @@ MODE_FILES = (
     "backend/app/repositories/refresh_tokens.py",
     "backend/app/repositories/users.py",
     "backend/app/superuser.py",
+    "backend/scaffold/templates/repository.jinja",
+    "backend/scaffold/templates/routes.jinja",
     "backend/tests/conftest.py",
     "backend/tests/test_health.py",
     "backend/tests/test_persistence.py",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,13 +56,30 @@ COMBINATIONS = [
 ]
 
 
+# Resources `make resource` adds to every shared bake, so that the project's lint, suite,
+# pre-commit, fuzzing and served tests cover what it writes: every field type and modifier, one
+# owned resource and one public one (tests/test_scaffold.py).
+SCAFFOLDED = (
+    {
+        "name": "Note",
+        "fields": "title:str body:text? done:bool due:date? price:decimal rank:int! code:str! "
+        "starts_at:datetime? ref:uuid label:str?!",
+    },
+    {"name": "Category", "fields": "name:str! rank:int?", "public": "1"},
+)
+
+
 @dataclass
 class Baked:
-    """A baked project, with what it needs to run its own commands against a database."""
+    """A baked project, with what it needs to run its own commands against a database.
+
+    `pristine` is a copy of the project as cookiecutter wrote it, before `SCAFFOLDED`.
+    """
 
     combination: Combination
     path: Path
     env: dict[str, str]
+    pristine: Path | None = None
 
     def run(
         self,
@@ -166,7 +184,7 @@ def bakes() -> Iterator[dict[Combination, Baked]]:
         test_url = baked.env.get("TEST_DATABASE_URL")
         if server and test_url:
             name = make_url(test_url).database
-            for suffix in ("", "_migrations", "_workflow", "_fuzz"):
+            for suffix in ("", "_migrations", "_workflow", "_fuzz", "_scaffold", "_resources"):
                 drop_database(server, f"{name}{suffix}")
 
 
@@ -215,7 +233,12 @@ def bake(
         server = require_postgres()
         name = f"tpl_{combination.id.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
         env["TEST_DATABASE_URL"] = database_url_on_server(server, name)
-    return Baked(combination, project, env)
+    pristine = tmp_path_factory.mktemp(f"pristine-{combination.id}") / project.name
+    shutil.copytree(project, pristine)
+    baked = Baked(combination, project, env, pristine)
+    for resource in SCAFFOLDED:
+        baked.make("resource", *(f"{name}={value}" for name, value in resource.items()))
+    return baked
 
 
 @pytest.fixture

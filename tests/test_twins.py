@@ -34,6 +34,12 @@ TWINS = (
     "backend/app/repositories/users.py",
     "backend/app/superuser.py",
 )
+# The Jinja templates of `make resource`, which write a resource in the project's mode: the
+# same program once rendered, compared as text.
+TEMPLATE_TWINS = (
+    "backend/scaffold/templates/repository.jinja",
+    "backend/scaffold/templates/routes.jinja",
+)
 # Different programs: the Alembic environment and the session lifecycle (an async engine is
 # driven from an event loop), and the test modules whose fixtures run on event loops of their own.
 DIFFERENT_PROGRAMS = (
@@ -122,7 +128,7 @@ def as_sync(async_source: str) -> str:
 
 
 def test_every_mode_file_is_either_a_twin_or_a_different_program() -> None:
-    assert sorted(mode_files()) == sorted(TWINS + DIFFERENT_PROGRAMS)
+    assert sorted(mode_files()) == sorted(TWINS + DIFFERENT_PROGRAMS + TEMPLATE_TWINS)
 
 
 @pytest.mark.parametrize("name", TWINS)
@@ -164,6 +170,22 @@ def test_different_programs_share_their_common_opening_word_for_word(name: str) 
     difference = "".join(
         difflib.unified_diff(
             sync.splitlines(keepends=True), async_.splitlines(keepends=True), "sync", "async"
+        )
+    )
+    assert difference == ""
+
+
+@pytest.mark.parametrize("name", TEMPLATE_TWINS)
+def test_the_scaffold_templates_differ_only_by_the_async_words(name: str) -> None:
+    sync = as_sync(variant(name, "sync"))
+    async_read_as_sync = as_sync(variant(name, "async"))
+
+    difference = "".join(
+        difflib.unified_diff(
+            sync.splitlines(keepends=True),
+            async_read_as_sync.splitlines(keepends=True),
+            f"{name} (sync)",
+            f"{name} (async, read as sync)",
         )
     )
     assert difference == ""

@@ -4,9 +4,10 @@ import asyncio
 import sys
 from datetime import UTC, datetime, timedelta
 from logging.config import fileConfig
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from alembic.operations import MigrationScript
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -20,6 +21,7 @@ from sqlalchemy import URL, Connection, Engine, make_url, pool
 {%- endif %}
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.types import TypeDecorator
 
 import app.models  # noqa: F401  - registers every model on Base.metadata
 from app.core.config import get_settings
@@ -72,6 +74,14 @@ def next_revision_id(
     script.rev_id = rev_id
 
 
+def render_item(kind: str, item: Any, _context: AutogenContext) -> str | Literal[False]:
+    """Write a column of one of the app's types (`app.db.types`) as the type it stores, so that
+    a migration never imports the application, whose code moves on after the migration ran."""
+    if kind == "type" and isinstance(item, TypeDecorator):
+        return f"sa.{item.impl!r}"
+    return False
+
+
 def configure_options(dialect_name: str) -> dict[str, Any]:
     """Options shared by online and offline runs."""
     return {
@@ -83,6 +93,7 @@ def configure_options(dialect_name: str) -> dict[str, Any]:
         "render_as_batch": dialect_name == "sqlite",
         "transactional_ddl": True,
         "process_revision_directives": next_revision_id,
+        "render_item": render_item,
     }
 
 

@@ -4,6 +4,7 @@ from itertools import count
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 {%- if cookiecutter.sqlalchemy_mode == "async" %}
 from sqlalchemy.ext.asyncio import AsyncSession
 {%- else %}
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.core.security import hash_password
 from app.models.user import User
 from app.repositories.users import UserRepository
+from tests.conftest import InAppTransaction
 
 _sequence = count(1)
 
@@ -84,3 +86,21 @@ def signed_up_and_logged_in(client: TestClient) -> tuple[dict[str, Any], dict[st
     user = sign_up(client).json()
     tokens = log_in(client, user["email"]).json()
     return user, tokens
+
+
+def make_superuser(in_app_transaction: InAppTransaction, email: str) -> None:
+    """Make the user with this email a superuser, in the app's own transaction."""
+    in_app_transaction(
+        lambda session: session.execute(
+            update(User).where(User.email == email).values(is_superuser=True)
+        )
+    )
+
+
+def superuser_headers(
+    client: TestClient, in_app_transaction: InAppTransaction
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A new superuser's JSON and the headers of their login."""
+    admin, tokens = signed_up_and_logged_in(client)
+    make_superuser(in_app_transaction, admin["email"])
+    return admin, bearer(tokens["access_token"])

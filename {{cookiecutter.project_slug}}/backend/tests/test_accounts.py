@@ -26,6 +26,7 @@ from tests.factories import (
     log_in,
     sign_up,
     signed_up_and_logged_in,
+    superuser_headers,
     unique_email,
 )
 from tests.mailbox import REFUSED_PREFIX, Mailbox, unused_port
@@ -33,22 +34,6 @@ from tests.mailbox import REFUSED_PREFIX, Mailbox, unused_port
 NEW_PASSWORD = "another-horse-42"
 RESET_SUBJECT = "Reset your"
 VERIFY_SUBJECT = "Confirm your email"
-
-
-def make_superuser(in_app_transaction: InAppTransaction, email: str) -> None:
-    in_app_transaction(
-        lambda session: session.execute(
-            update(User).where(User.email == email).values(is_superuser=True)
-        )
-    )
-
-
-def superuser_headers(
-    client: TestClient, in_app_transaction: InAppTransaction
-) -> tuple[dict[str, Any], dict[str, str]]:
-    admin, tokens = signed_up_and_logged_in(client)
-    make_superuser(in_app_transaction, admin["email"])
-    return admin, bearer(tokens["access_token"])
 
 
 def count(in_app_transaction: InAppTransaction, model: Any, user_id: Any) -> int:

@@ -69,6 +69,9 @@ OAUTH_ERROR_BY_ERROR: dict[type[DomainError], str] = {
     UnsupportedGrantType: "unsupported_grant_type",
     UserInactive: "invalid_grant",
 }
+# What any route that needs a logged-in caller may answer, and one for superusers only.
+AUTHENTICATION_ERRORS = (NotAuthenticated, InvalidToken, UserInactive)
+SUPERUSER_ERRORS = (*AUTHENTICATION_ERRORS, Forbidden)
 # RFC 6749, section 5.1: nothing on the way may keep a response that carries a token.
 NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # RFC 6750: a 401 names the scheme the client should authenticate with.

@@ -15,7 +15,13 @@ from app.api.deps import (
     TransactionsDep,
     UserRepositoryDep,
 )
-from app.api.errors import NO_STORE_HEADERS, error_responses, password_too_common_error
+from app.api.errors import (
+    AUTHENTICATION_ERRORS,
+    NO_STORE_HEADERS,
+    SUPERUSER_ERRORS,
+    error_responses,
+    password_too_common_error,
+)
 from app.api.params import IdPath
 from app.api.responses import json_response
 from app.api.routes.auth import (
@@ -27,13 +33,10 @@ from app.api.routes.auth import (
 )
 from app.core.errors import (
     EmailAlreadyRegistered,
-    Forbidden,
     InvalidToken,
     LastSuperuser,
-    NotAuthenticated,
     ReauthenticationRequired,
     TooManyAttempts,
-    UserInactive,
     UserNotFound,
     WrongPassword,
 )
@@ -57,9 +60,6 @@ from app.schemas.user import (
 
 router = APIRouter(prefix="/users", tags=["users"])
 
-# What any route that needs a logged-in caller may answer.
-AUTHENTICATION_ERRORS = (NotAuthenticated, InvalidToken, UserInactive)
-SUPERUSER_ERRORS = (*AUTHENTICATION_ERRORS, Forbidden)
 VERIFICATION_ACCEPTED = Accepted(
     detail="Unless the email is verified already, a verification link is on its way."
 )
