@@ -30,6 +30,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 MODELS_INIT = BACKEND / "app/models/__init__.py"
 ROUTER = BACKEND / "app/api/router.py"
 VERSIONS = BACKEND / "alembic/versions"
+FUZZING = PROJECT_ROOT / "schemathesis.toml"
 
 FIELD_TYPES = ("str", "text", "int", "bool", "decimal", "date", "datetime", "uuid")
 # Every resource has these columns.
@@ -344,6 +345,23 @@ def register_router(resource: Resource) -> str:
     return ROUTER_IMPORT.sub(f"from app.api.routes import {', '.join(modules)}", source, count=1)
 
 
+def register_fuzzing(resource: Resource) -> str:
+    """`schemathesis.toml` with a public resource's writes marked superusers-only: the
+    fuzzer's ordinary account gets a documented 403 there, as on `PATCH /users/{user_id}`."""
+    collection = "/" + resource.url
+    item = collection + "/{" + resource.snake + "_id}"
+    blocks = [
+        f'[[operations]]\ninclude-name = "{operation}"\nwarnings.display = []\n'
+        for operation in (f"POST {collection}", f"PATCH {item}", f"DELETE {item}")
+    ]
+    comment = (
+        f"# Only superusers write {resource.plural_label} (public=1): the fuzzer's ordinary "
+        'account\n# gets a documented 403, so "only 401/403 responses" is expected here.\n'
+    )
+    source = FUZZING.read_text(encoding="utf-8").rstrip("\n")
+    return f"{source}\n\n{comment}" + "\n".join(blocks)
+
+
 def relative(path: Path) -> str:
     """`path` as the user sees it, from the project's root."""
     return str(path.relative_to(PROJECT_ROOT))
@@ -397,6 +415,8 @@ def scaffold(
                 "choose other names"
             )
     edited = {MODELS_INIT: register_model(resource), ROUTER: register_router(resource)}
+    if resource.public and FUZZING.exists():
+        edited[FUZZING] = register_fuzzing(resource)
     with migrated_database() as url:
         result = alembic("check", database_url=url)
         if result.returncode != 0:
@@ -409,7 +429,7 @@ def scaffold(
         try:
             for path, source in {**new_files, **edited}.items():
                 path.write_text(source, encoding="utf-8")
-            format_python([*new_files, *edited])
+            format_python([*new_files, *(path for path in edited if path.suffix == ".py")])
             result = alembic(
                 "revision",
                 "--autogenerate",

@@ -18,8 +18,22 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-# A JSON integer that fits a BIGINT column.
-Int64 = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
+# An integer every JSON parser reads exactly, JavaScript's included (Number.MAX_SAFE_INTEGER),
+# stored in a BIGINT column. A larger one is a 422, not a number rounded on the way.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def whole_number(value: object) -> object:
+    """JSON Schema's integers include `2.0`: a float without a fraction is that integer. Text
+    and booleans stay what they are, and are refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+SafeInt = Annotated[
+    StrictInt, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER), BeforeValidator(whole_number)
+]
 
 
 def refuse_numbers(value: object) -> object:
