@@ -136,6 +136,22 @@ def test_models_ahead_of_the_migrations_stop_it_before_it_writes(
 
 
 @pytest.mark.parametrize("baked", refusal_params(), indirect=True)
+def test_a_failure_after_writing_takes_every_change_back(baked: Baked, tmp_path: Path) -> None:
+    project = git_copy(baked, tmp_path / "project")
+    script = project.path / "backend/alembic/script.py.mako"
+    script.write_text(script.read_text() + "${no_such_name}\n")
+    project.run("git", "commit", "--quiet", "--all", "--message", "A revision template that fails")
+
+    result = project.make("resource", check=False, name="Widget", fields="title:str")
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0].startswith(
+        "make resource: alembic revision --autogenerate failed: "
+    )
+    assert project.run("git", "status", "--porcelain").stdout == ""
+
+
+@pytest.mark.parametrize("baked", refusal_params(), indirect=True)
 def test_a_missing_name_or_fields_gets_the_usage_line(baked: Baked) -> None:
     for variables in ({"name": "Widget"}, {"fields": "title:str"}):
         result = baked.make("resource", check=False, **variables)

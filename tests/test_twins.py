@@ -127,6 +127,18 @@ def as_sync(async_source: str) -> str:
     return source
 
 
+def twin_difference(name: str, sync: str, async_read_as_sync: str) -> str:
+    """A unified diff of the two readings of a twin: empty when they are one program."""
+    return "".join(
+        difflib.unified_diff(
+            sync.splitlines(keepends=True),
+            async_read_as_sync.splitlines(keepends=True),
+            f"{name} (sync)",
+            f"{name} (async, read as sync)",
+        )
+    )
+
+
 def test_every_mode_file_is_either_a_twin_or_a_different_program() -> None:
     assert sorted(mode_files()) == sorted(TWINS + DIFFERENT_PROGRAMS + TEMPLATE_TWINS)
 
@@ -137,15 +149,7 @@ def test_the_twins_differ_only_by_the_async_words(name: str) -> None:
     sync = formatted(without_imports(as_sync(variant(name, "sync"))))
     async_read_as_sync = formatted(without_imports(as_sync(variant(name, "async"))))
 
-    difference = "".join(
-        difflib.unified_diff(
-            sync.splitlines(keepends=True),
-            async_read_as_sync.splitlines(keepends=True),
-            f"{name} (sync)",
-            f"{name} (async, read as sync)",
-        )
-    )
-    assert difference == ""
+    assert twin_difference(name, sync, async_read_as_sync) == ""
 
 
 @pytest.mark.parametrize("name", TWINS)
@@ -180,12 +184,4 @@ def test_the_scaffold_templates_differ_only_by_the_async_words(name: str) -> Non
     sync = as_sync(variant(name, "sync"))
     async_read_as_sync = as_sync(variant(name, "async"))
 
-    difference = "".join(
-        difflib.unified_diff(
-            sync.splitlines(keepends=True),
-            async_read_as_sync.splitlines(keepends=True),
-            f"{name} (sync)",
-            f"{name} (async, read as sync)",
-        )
-    )
-    assert difference == ""
+    assert twin_difference(name, sync, async_read_as_sync) == ""
