@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 from tests.conftest import TEMPLATE_DIR, Baked, each_combination
 
 # The project's own packages; `alembic` is the library (the project's folder is not imported).
-FIRST_PARTY = frozenset({"app", "tests"})
+FIRST_PARTY = frozenset({"app", "scaffold", "tests"})
 
 
 def declared(pyproject: Path) -> dict[str, Requirement]:
