@@ -22,11 +22,12 @@ from tests.conftest import (
     Baked,
     Served,
     combination_params,
-    drop_database,
+    database_url_on_server,
     each_combination,
     postgres_server_url,
 )
 from tests.test_served_accounts import execute, sign_up, tokens_of
+from tests.test_served_app import bearer
 
 TEMPLATES = Path("backend/scaffold/templates")
 # Refusals are the scaffold's own logic: two combinations that differ in every answer.
@@ -180,16 +181,15 @@ def test_scaffolded_migrations_upgrade_and_match_the_models(baked: Baked, tmp_pa
     if baked.combination.database == "postgresql":
         server = postgres_server_url()
         assert server is not None
+        # Dropped with the bake's other databases (the `bakes` fixture).
         name = f"{make_url(baked.env['TEST_DATABASE_URL']).database}_resources"
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
+        url = database_url_on_server(server, name)
     else:
         url = f"sqlite:///{tmp_path / 'resources.db'}"
     revisions = sorted((baked.path / "backend/alembic/versions").glob("2*_create_the_*_table.py"))
 
     upgraded = baked.run("make", "--no-print-directory", "db-upgrade", env={"DATABASE_URL": url})
     checked = baked.run("make", "--no-print-directory", "db-check", env={"DATABASE_URL": url})
-    if baked.combination.database == "postgresql":
-        drop_database(postgres_server_url() or "", name)
 
     assert [path.name.split("_", 2)[2] for path in revisions] == [
         "create_the_notes_table.py",
@@ -198,10 +198,6 @@ def test_scaffolded_migrations_upgrade_and_match_the_models(baked: Baked, tmp_pa
     assert all(re.fullmatch(r"\d{8}_\d{6}_.*", path.name) for path in revisions)
     assert "Running upgrade" in upgraded.stderr
     assert "No new upgrade operations detected." in checked.stdout + checked.stderr
-
-
-def bearer(tokens: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
 @each_combination
